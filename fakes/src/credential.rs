@@ -1,0 +1,167 @@
+//! Credential checks every fake shares: where a provider takes a credential,
+//! what it accepts, and how it says no. Tokens minted at run time (Google
+//! access tokens now, Box later) come from a [`TokenMint`].
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use wiremock::Request;
+
+use crate::error_shape::ProviderError;
+use crate::synthetic;
+
+/// A harness callback told about every credential a fake mints: (label, value).
+pub(crate) type MintHook = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// Where a request carries a credential (PROVIDER-NOTES cross-provider checklist, item 1).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CredentialLocation {
+    /// `Authorization: Bearer <credential>`.
+    AuthorizationBearer,
+    /// Another header holding `Bearer <credential>` (AI Gateway's `cf-aig-authorization`).
+    BearerHeader(&'static str),
+    /// A field of an `application/x-www-form-urlencoded` body (token endpoints).
+    FormField(&'static str),
+}
+
+/// What a request presented at a [`CredentialLocation`].
+enum Presented {
+    Missing,
+    Value(String),
+    /// Something other than `Bearer <credential>` in a bearer header: never
+    /// accepted, even if it contains the right value.
+    Malformed(String),
+}
+
+impl CredentialLocation {
+    fn read(self, request: &Request) -> Presented {
+        match self {
+            CredentialLocation::AuthorizationBearer => read_bearer(request, "authorization"),
+            CredentialLocation::BearerHeader(name) => read_bearer(request, name),
+            CredentialLocation::FormField(name) => form_urlencoded::parse(&request.body)
+                .find(|(field, _)| field == name)
+                .map_or(Presented::Missing, |(_, value)| {
+                    Presented::Value(value.into_owned())
+                }),
+        }
+    }
+}
+
+fn read_bearer(request: &Request, header: &str) -> Presented {
+    let Some(raw) = request.headers.get(header) else {
+        return Presented::Missing;
+    };
+    let raw = String::from_utf8_lossy(raw.as_bytes()).into_owned();
+    match raw.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
+            Presented::Value(token.to_owned())
+        }
+        _ => Presented::Malformed(raw),
+    }
+}
+
+/// What a [`CredentialCheck`] accepts.
+pub(crate) enum Accepts {
+    /// Exactly this value (a canary seeded into a binding).
+    Value(String),
+    /// Any token this mint issued.
+    MintedBy(Arc<TokenMint>),
+}
+
+/// One credential a request must carry, and the provider's answers when it does not.
+pub(crate) struct CredentialCheck {
+    pub location: CredentialLocation,
+    pub accepts: Accepts,
+    pub when_missing: ProviderError,
+    pub when_wrong: ProviderError,
+}
+
+impl CredentialCheck {
+    /// A check whose missing and wrong answers are the same (e.g. Asana's "Not Authorized").
+    pub fn new(location: CredentialLocation, accepts: Accepts, rejection: ProviderError) -> Self {
+        CredentialCheck {
+            location,
+            accepts,
+            when_missing: rejection.clone(),
+            when_wrong: rejection,
+        }
+    }
+
+    pub fn when_missing(mut self, rejection: ProviderError) -> Self {
+        self.when_missing = rejection;
+        self
+    }
+
+    fn accepts(&self, value: &str) -> bool {
+        match &self.accepts {
+            Accepts::Value(expected) => expected == value,
+            Accepts::MintedBy(mint) => mint.issued(value),
+        }
+    }
+}
+
+/// Runs `checks` in order (the order the real provider checks them); the first
+/// failure is the answer, carrying what was presented in case it is echoed.
+pub(crate) fn authenticate(
+    checks: &[CredentialCheck],
+    request: &Request,
+) -> Result<(), ProviderError> {
+    for check in checks {
+        match check.location.read(request) {
+            Presented::Missing => return Err(check.when_missing.clone()),
+            Presented::Value(value) if check.accepts(&value) => {}
+            Presented::Value(value) | Presented::Malformed(value) => {
+                return Err(check.when_wrong.clone().presenting(Some(value)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Everything `checks` would read from `request`, joined by spaces; `None`
+/// when nothing was presented. A faulted answer echoes this.
+pub(crate) fn presented(checks: &[CredentialCheck], request: &Request) -> Option<String> {
+    let values: Vec<String> = checks
+        .iter()
+        .filter_map(|check| match check.location.read(request) {
+            Presented::Missing => None,
+            Presented::Value(value) | Presented::Malformed(value) => Some(value),
+        })
+        .collect();
+    (!values.is_empty()).then(|| values.join(" "))
+}
+
+/// Issues fresh access tokens, remembers them for the fakes that accept them,
+/// and tells the harness about each one before it is sent.
+pub(crate) struct TokenMint {
+    label: &'static str,
+    prefix: &'static str,
+    issued: Mutex<HashSet<String>>,
+    hooks: Vec<MintHook>,
+}
+
+impl TokenMint {
+    /// Tokens `prefix` + 256 random bits, URL-safe (the design asks ≥ 96 bits
+    /// for canaries), announced to `hooks` under `label`.
+    pub fn new(label: &'static str, prefix: &'static str, hooks: Vec<MintHook>) -> Self {
+        TokenMint {
+            label,
+            prefix,
+            issued: Mutex::default(),
+            hooks,
+        }
+    }
+
+    pub fn mint(&self) -> String {
+        let token = format!("{}{}", self.prefix, synthetic::random_url_safe(32));
+        crate::lock(&self.issued).insert(token.clone());
+        for hook in &self.hooks {
+            hook(self.label, &token);
+        }
+        token
+    }
+
+    fn issued(&self, token: &str) -> bool {
+        crate::lock(&self.issued).contains(token)
+    }
+}

@@ -1,0 +1,149 @@
+//! Fake provider servers for the Agency OS contract-test harness.
+//!
+//! Each provider is a wiremock `MockServer` of its own, one module per
+//! provider. What every fake shares lives in one place (crate-private):
+//!
+//! - `server`: routing, and the one request pipeline every fake runs
+//!   (fault → credential check → provider handler → journal);
+//! - `credential`: where a provider takes its credential and what it accepts,
+//!   including tokens minted at run time;
+//! - `fault`: the [`FaultSpec`] knobs scenario files embed;
+//! - `error_shape`: each provider's own error body, so faults and
+//!   rejections look like the real thing;
+//! - `journal`: every request every fake received, rejected ones included.
+//!
+//! [`Fakes::start`] starts them all. Adding a provider means one module that
+//! implements `server::Provider`, plus a line in `FAKE_ENDPOINTS` and in
+//! [`Fakes::start`].
+
+mod config;
+pub mod contract;
+mod credential;
+mod error_shape;
+mod fault;
+mod journal;
+mod server;
+mod synthetic;
+
+pub mod ai_gateway;
+pub mod asana;
+pub mod ga4;
+pub mod google_oauth;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use wiremock::MockServer;
+
+pub use asana::{AsanaFake, SignatureMode, WebhookRequest};
+pub use config::{FakesConfig, FakesError, Ga4Fixture, TaskFixture};
+pub use fault::FaultSpec;
+pub use journal::RecordedRequest;
+
+use ai_gateway::AiGateway;
+use asana::Asana;
+use credential::TokenMint;
+use fault::FaultBook;
+use ga4::Ga4;
+use google_oauth::GoogleOAuth;
+use journal::Journal;
+use server::{FakeEndpoints, ServerContext};
+
+/// Every fake and its endpoint names: what a [`FaultSpec`] may name.
+const FAKE_ENDPOINTS: &[FakeEndpoints] = &[
+    FakeEndpoints::of::<Asana>(),
+    FakeEndpoints::of::<GoogleOAuth>(),
+    FakeEndpoints::of::<Ga4>(),
+    FakeEndpoints::of::<AiGateway>(),
+];
+
+/// Where the runtime should send each provider's traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseUrls {
+    /// Stands in for `https://app.asana.com/api/1.0`.
+    pub asana: String,
+    /// Stands in for `https://oauth2.googleapis.com`.
+    pub google_oauth: String,
+    /// Stands in for `https://analyticsdata.googleapis.com/v1beta`.
+    pub ga4: String,
+    /// Stands in for `https://gateway.ai.cloudflare.com/v1`.
+    pub ai_gateway: String,
+}
+
+/// The running fakes. Dropping it stops every server.
+pub struct Fakes {
+    base_urls: BaseUrls,
+    journal: Journal,
+    asana: AsanaFake,
+    // Held only to keep the servers alive: dropping a MockServer stops it.
+    _servers: [MockServer; 4],
+}
+
+impl Fakes {
+    /// Starts every fake. Fails before serving anything when the config is
+    /// misused: a fault naming an unknown fake or endpoint, a credential
+    /// binding missing from the map, a fixture configured twice.
+    pub async fn start(config: FakesConfig) -> Result<Fakes, FakesError> {
+        let faults = FaultBook::new(&config.faults, FAKE_ENDPOINTS)?;
+        let context = Arc::new(ServerContext::new(Journal::default(), faults));
+        let access_tokens = Arc::new(TokenMint::new(
+            google_oauth::MINTED_ACCESS_TOKEN_LABEL,
+            google_oauth::ACCESS_TOKEN_PREFIX,
+            config.mint_hooks.clone(),
+        ));
+
+        let google_oauth = GoogleOAuth::new(&config, Arc::clone(&access_tokens))?;
+        let ga4 = Ga4::new(&config, access_tokens)?;
+        let ai_gateway = AiGateway::new(&config)?;
+
+        // Asana's `next_page.uri` carries its own base URL, so its server starts first.
+        let asana_server = MockServer::start().await;
+        let asana = Arc::new(Asana::new(
+            &config,
+            server::base_url::<Asana>(&asana_server),
+        )?);
+
+        let google_oauth_server = server::serve(Arc::new(google_oauth), &context).await;
+        let ga4_server = server::serve(Arc::new(ga4), &context).await;
+        let ai_gateway_server = server::serve(Arc::new(ai_gateway), &context).await;
+        server::mount(&asana_server, Arc::clone(&asana), &context).await;
+
+        Ok(Fakes {
+            base_urls: BaseUrls {
+                asana: server::base_url::<Asana>(&asana_server),
+                google_oauth: server::base_url::<GoogleOAuth>(&google_oauth_server),
+                ga4: server::base_url::<Ga4>(&ga4_server),
+                ai_gateway: server::base_url::<AiGateway>(&ai_gateway_server),
+            },
+            journal: context.journal().clone(),
+            asana: AsanaFake::new(asana),
+            _servers: [
+                asana_server,
+                google_oauth_server,
+                ga4_server,
+                ai_gateway_server,
+            ],
+        })
+    }
+
+    pub fn base_urls(&self) -> BaseUrls {
+        self.base_urls.clone()
+    }
+
+    /// Every request every fake received, in arrival order, with the status
+    /// it was answered with (rejected, faulted and unrouted requests included).
+    pub fn journal(&self) -> Vec<RecordedRequest> {
+        self.journal.entries()
+    }
+
+    pub fn asana(&self) -> &AsanaFake {
+        &self.asana
+    }
+}
+
+/// Locks shared fake state. A panic elsewhere must not wedge every later
+/// request, so a poisoned lock is used as is: the state is plain data.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,243 @@
+//! Escaped text: percent-encoding, backslash escapes (JSON, and Rust's `{:?}` forms) and HTML
+//! entities. Escapes of one kind that lie close together form a cluster; the cluster, widened by
+//! the longest canary on each side (a canary may be escaped only in part), is decoded as one run.
+//! Nested escaping (`\\\"`, `%252F`) comes undone one level per recursion.
+
+use memchr::memchr3_iter;
+
+use super::{Decoded, OffsetMap, RunContext, Step, MAX_DECODED};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Percent,
+    Backslash,
+    Html,
+}
+
+impl Kind {
+    fn of(trigger: u8) -> Kind {
+        match trigger {
+            b'%' => Kind::Percent,
+            b'\\' => Kind::Backslash,
+            _ => Kind::Html,
+        }
+    }
+
+    fn trigger(self) -> u8 {
+        match self {
+            Kind::Percent => b'%',
+            Kind::Backslash => b'\\',
+            Kind::Html => b'&',
+        }
+    }
+
+    fn step(self) -> Step {
+        match self {
+            Kind::Percent => Step::Percent,
+            Kind::Backslash => Step::Backslash,
+            Kind::Html => Step::Html,
+        }
+    }
+
+    /// The escape at `at` (which holds the trigger byte): its length and what it stands for.
+    fn parse(self, buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+        match self {
+            Kind::Percent => {
+                let byte = hex_value(buffer.get(at + 1..at + 3)?)?;
+                out.push(byte as u8);
+                Some(3)
+            }
+            Kind::Backslash => parse_backslash(buffer, at, out),
+            Kind::Html => parse_entity(buffer, at, out),
+        }
+    }
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+fn push_char(out: &mut Vec<u8>, code: u32) {
+    let c = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+}
+
+fn parse_backslash(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let simple = match *buffer.get(at + 1)? {
+        b @ (b'"' | b'\\' | b'/' | b'\'') => Some(b),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0c),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
+        b'0' => Some(0),
+        _ => None,
+    };
+    if let Some(byte) = simple {
+        out.push(byte);
+        return Some(2);
+    }
+    match buffer[at + 1] {
+        // A byte, as in escaped byte strings.
+        b'x' => {
+            out.push(hex_value(buffer.get(at + 2..at + 4)?)? as u8);
+            Some(4)
+        }
+        // Rust's `\u{…}`.
+        b'u' if buffer.get(at + 2) == Some(&b'{') => {
+            let close = (at + 3..buffer.len().min(at + 10)).find(|&i| buffer[i] == b'}')?;
+            push_char(out, hex_value(&buffer[at + 3..close])?);
+            Some(close + 1 - at)
+        }
+        // JSON's `\uXXXX`, joining surrogate pairs.
+        b'u' => {
+            let unit = hex_value(buffer.get(at + 2..at + 6)?)?;
+            if (0xD800..0xDC00).contains(&unit) && buffer.get(at + 6..at + 8) == Some(b"\\u") {
+                if let Some(low @ 0xDC00..=0xDFFF) = buffer.get(at + 8..at + 12).and_then(hex_value) {
+                    push_char(out, 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
+                    return Some(12);
+                }
+            }
+            push_char(out, unit);
+            Some(6)
+        }
+        _ => None,
+    }
+}
+
+fn parse_entity(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let body_start = at + 1;
+    let semicolon = (body_start..buffer.len().min(body_start + 33)).find(|&i| buffer[i] == b';')?;
+    let body = &buffer[body_start..semicolon];
+    let code = match body {
+        [b'#', b'x' | b'X', digits @ ..] if digits.len() <= 6 => hex_value(digits)?,
+        [b'#', digits @ ..] if !digits.is_empty() && digits.len() <= 7 && digits.iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(digits).ok()?.parse().ok()?
+        }
+        name if !name.is_empty() && name.iter().all(u8::is_ascii_alphanumeric) => {
+            let entity = std::str::from_utf8(&buffer[at..=semicolon]).ok()?;
+            let decoded = html_escape::decode_html_entities(entity);
+            if decoded == entity {
+                return None;
+            }
+            out.extend_from_slice(decoded.as_bytes());
+            return Some(semicolon + 1 - at);
+        }
+        _ => return None,
+    };
+    push_char(out, code);
+    Some(semicolon + 1 - at)
+}
+
+struct Cluster {
+    first: usize,
+    last_end: usize,
+}
+
+pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, on_decoded: &mut dyn FnMut(Decoded)) {
+    let kinds = [Kind::Percent, Kind::Backslash, Kind::Html];
+    let mut open: [Option<Cluster>; 3] = [None, None, None];
+    let mut scratch = Vec::new();
+    let close = |cluster: Cluster, kind: Kind, on_decoded: &mut dyn FnMut(Decoded)| {
+        let start = cluster.first.saturating_sub(context.reach);
+        let end = (cluster.last_end + context.reach).min(buffer.len());
+        on_decoded(decode_span(buffer, start, end, kind, false));
+        if kind == Kind::Percent && context.plus_as_space {
+            on_decoded(decode_span(buffer, start, end, kind, true));
+        }
+    };
+    for at in memchr3_iter(b'%', b'\\', b'&', buffer) {
+        let kind = Kind::of(buffer[at]);
+        let slot = kinds.iter().position(|&k| k == kind).expect("every trigger has a kind");
+        if open[slot].as_ref().is_some_and(|cluster| at < cluster.last_end) {
+            continue; // inside the previous escape (the second `\` of `\\`)
+        }
+        scratch.clear();
+        let Some(length) = kind.parse(buffer, at, &mut scratch) else { continue };
+        let end = at + length;
+        match &mut open[slot] {
+            Some(cluster) if at - cluster.last_end <= 2 * context.reach && end - cluster.first <= MAX_DECODED => {
+                cluster.last_end = end;
+            }
+            slot_cluster => {
+                if let Some(previous) = slot_cluster.replace(Cluster { first: at, last_end: end }) {
+                    close(previous, kind, on_decoded);
+                }
+            }
+        }
+    }
+    for (slot, cluster) in open.into_iter().enumerate() {
+        if let Some(cluster) = cluster {
+            close(cluster, kinds[slot], on_decoded);
+        }
+    }
+}
+
+fn decode_span(buffer: &[u8], start: usize, end: usize, kind: Kind, plus_as_space: bool) -> Decoded {
+    let mut bytes = Vec::with_capacity(end - start);
+    let mut map = OffsetMap::new(start, (1, 1));
+    let trigger = kind.trigger();
+    let mut at = start;
+    while at < end {
+        let byte = buffer[at];
+        if byte == trigger {
+            let before = bytes.len();
+            if let Some(length) = kind.parse(&buffer[..end], at, &mut bytes) {
+                map.mark(before, at);
+                at += length;
+                map.mark(bytes.len(), at);
+                continue;
+            }
+        }
+        bytes.push(if plus_as_space && byte == b'+' { b' ' } else { byte });
+        at += 1;
+    }
+    Decoded { bytes, step: kind.step(), map }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(text: &str, reach: usize) -> Vec<(Step, String, usize)> {
+        let context = RunContext { reach, plus_as_space: true };
+        let mut out = Vec::new();
+        decode_clusters(text.as_bytes(), &context, &mut |d: Decoded| {
+            out.push((d.step, String::from_utf8_lossy(&d.bytes).into_owned(), d.map.to_source(0)))
+        });
+        out
+    }
+
+    #[test]
+    fn each_kind_decodes() {
+        let found = decode_all(r#"a=x%2Fy%C3%A9+z&b=\"q\u00e9\ud83d\ude00\/\u{1F600}\x41 &lt;&#233;&#xE9;&eacute;&amp;"#, 4);
+        assert!(found.iter().any(|(step, text, at)| *step == Step::Percent && text.starts_with("a=x/yé+z") && *at == 0));
+        assert!(found.iter().any(|(step, text, _)| *step == Step::Percent && text.starts_with("a=x/yé z")));
+        assert!(found.iter().any(|(step, text, _)| *step == Step::Backslash && text.contains("\"qé😀/😀A")));
+        assert!(found.iter().any(|(step, text, _)| *step == Step::Html && text.contains("<ééé&")));
+    }
+
+    #[test]
+    fn offsets_map_through_escapes() {
+        let text = "....%41%42cdef";
+        let context = RunContext { reach: 2, plus_as_space: false };
+        let mut maps = Vec::new();
+        decode_clusters(text.as_bytes(), &context, &mut |d: Decoded| maps.push((d.bytes, d.map)));
+        let (bytes, map) = &maps[0];
+        assert_eq!(bytes, b"..ABcd");
+        assert_eq!(map.to_source(2), 4);
+        assert_eq!(map.to_source(3), 7);
+        assert_eq!(map.to_source(4), 10);
+    }
+
+    #[test]
+    fn distant_escapes_make_separate_clusters_and_non_escapes_are_ignored() {
+        let text = format!("%41{}%42 C:\\Users 100% &zzqq; &", ".".repeat(50));
+        let found = decode_all(&text, 4);
+        assert_eq!(found.iter().filter(|(step, _, _)| *step == Step::Percent).count(), 4);
+        assert!(found.iter().all(|(step, _, _)| *step == Step::Percent));
+    }
+}
