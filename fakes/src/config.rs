@@ -17,6 +17,24 @@ pub struct FakesConfig {
     pub(crate) ga4_properties: Vec<(String, Ga4Fixture)>,
     pub(crate) faults: Vec<FaultSpec>,
     pub(crate) mint_hooks: Vec<MintHook>,
+    /// Fixed loopback ports by server key (a fake's name, or a `BaseUrls` field).
+    pub(crate) ports: BTreeMap<String, u16>,
+    pub(crate) asana_webhooks: AsanaWebhookOptions,
+}
+
+/// How fake Asana's `POST /webhooks` treats targets and its answer.
+#[derive(Clone, Debug, Default)]
+pub struct AsanaWebhookOptions {
+    /// Real Asana answers 403 for invalid targets "such as localhost"
+    /// (PROVIDER-NOTES §1). The harness's receivers *are* loopback, so by
+    /// default the fake accepts loopback targets (`127.0.0.0/8`, `[::1]`,
+    /// `localhost`) and answers 403 for every other host, without ever
+    /// connecting to it. `true` applies the real rule: loopback targets get
+    /// 403 too (so every target does: the fake never leaves loopback).
+    pub reject_loopback_targets: bool,
+    /// Put the handshake secret in the 201 body as a top-level
+    /// `"X-Hook-Secret"` member, as Asana's docs example does (§1 step 5).
+    pub secret_in_create_response: bool,
 }
 
 /// The Asana user the agent's PAT belongs to.
@@ -69,7 +87,22 @@ impl FakesConfig {
             ga4_properties: Vec::new(),
             faults: Vec::new(),
             mint_hooks: Vec::new(),
+            ports: BTreeMap::new(),
+            asana_webhooks: AsanaWebhookOptions::default(),
         }
+    }
+
+    /// Serve `key`'s fake on this loopback port instead of a random one
+    /// (`key`: a fake's name, or a [`crate::BaseUrls`] field for a fake
+    /// with several servers). Starting fails if the port cannot be bound.
+    pub fn port(mut self, key: &str, port: u16) -> Self {
+        self.ports.insert(key.into(), port);
+        self
+    }
+
+    pub fn asana_webhooks(mut self, options: AsanaWebhookOptions) -> Self {
+        self.asana_webhooks = options;
+        self
     }
 
     /// The Asana user behind the agent PAT (default: gid 1201000000000001, "Jessie").
@@ -166,4 +199,12 @@ pub enum FakesError {
         key: String,
         reason: &'static str,
     },
+    #[error("cannot listen for {key} on 127.0.0.1:{port}: {source}")]
+    Bind {
+        key: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("a port is configured for {key:?}, which no fake serves")]
+    UnknownPortKey { key: String },
 }

@@ -68,12 +68,12 @@ impl ContractSchemas {
             .pointer("/components/schemas")
             .and_then(Value::as_object)
             .ok_or(ContractError::NoSchemas("components.schemas"))?;
-        Ok(Self::closed(
-            schemas
-                .iter()
-                .map(|(name, schema)| (name.clone(), from_openapi(schema)))
-                .collect(),
-        ))
+        let mut defs = schemas
+            .iter()
+            .map(|(name, schema)| (name.clone(), from_openapi(schema)))
+            .collect();
+        resolve_discriminators(&mut defs, schemas);
+        Ok(Self::closed(defs))
     }
 
     /// A discovery document (JSON) from disk.
@@ -226,6 +226,66 @@ fn from_openapi(schema: &Value) -> Value {
     }
 }
 
+/// OpenAPI `discriminator.mapping` (e.g. DataForSEO's SERP items, whose base
+/// `BaseSerpApiElementItem` also says `additionalProperties: false`): a
+/// schema with a mapping becomes "its own part, and the mapped schema for
+/// the discriminating value" (`if`/`then`); the mapped schemas' references
+/// back to it see only its own part, without `additionalProperties: false`
+/// (which would reject every subtype property). Closing still happens at use
+/// sites, where `unevaluatedProperties` sees the subtype's properties.
+fn resolve_discriminators(defs: &mut Map<String, Value>, originals: &Map<String, Value>) {
+    for (name, original) in originals {
+        let Some(discriminator) = original.get("discriminator") else {
+            continue;
+        };
+        let (Some(property), Some(mapping)) = (
+            discriminator.get("propertyName").and_then(Value::as_str),
+            discriminator.get("mapping").and_then(Value::as_object),
+        ) else {
+            continue;
+        };
+        let base_name = format!("{name}__base");
+        let mut base = defs.get(name).cloned().unwrap_or_else(|| json!({}));
+        if let Some(base) = base.as_object_mut() {
+            base.remove("discriminator");
+            base.remove("additionalProperties");
+        }
+        let mut parts = vec![json!({ "$ref": def_ref(&base_name) })];
+        for (value, target) in mapping {
+            let Some(target) = target.as_str().and_then(|target| target.rsplit('/').next()) else {
+                continue;
+            };
+            if let Some(mapped) = defs.get_mut(target) {
+                repoint_refs(mapped, &def_ref(name), &def_ref(&base_name));
+            }
+            parts.push(json!({
+                "if": { "properties": { property: { "const": value } }, "required": [property] },
+                "then": { "$ref": def_ref(target) },
+            }));
+        }
+        defs.insert(base_name, base);
+        defs.insert(name.clone(), json!({ "allOf": parts }));
+    }
+}
+
+fn repoint_refs(schema: &mut Value, from: &str, to: &str) {
+    match schema {
+        Value::Object(object) => {
+            for (key, value) in object.iter_mut() {
+                if key == "$ref" && value == from {
+                    *value = json!(to);
+                } else {
+                    repoint_refs(value, from, to);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| repoint_refs(item, from, to)),
+        _ => {}
+    }
+}
+
 fn map_values(map: &Value, convert: fn(&Value) -> Value) -> Value {
     Value::Object(
         map.as_object()
@@ -303,4 +363,205 @@ fn declares_properties(schema: &Value, defs: &Map<String, Value>, depth: usize) 
                     .any(|part| declares_properties(part, defs, depth + 1))
             })
     })
+}
+
+/// Node specs in the `{"fields":[{"name","type"}]}` format of Meta's SDK
+/// codegen (SOURCES.md "Meta spec format"): one JSON file per node, plus
+/// `enum_types.json` (`[{name, node, field_or_param, values}]`).
+///
+/// Types are `string`, `int`, `unsigned int`, `float`, `bool`, `datetime`,
+/// `Object` (any object), `list<T>`, `map<K, V>`, a node name, or an enum
+/// name. Validation is closed like [`ContractSchemas`]': a field the node
+/// does not declare is a violation.
+pub struct FieldListSpecs {
+    nodes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    enums: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl FieldListSpecs {
+    /// Every `*.json` in `dir`: `enum_types.json` as the enums, the rest as
+    /// nodes named by their file stem.
+    pub fn load_dir(dir: &Path) -> Result<Self, ContractError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| ContractError::Read {
+            path: dir.into(),
+            source,
+        })?;
+        let mut nodes = Vec::new();
+        let mut enums = None;
+        for entry in entries {
+            let path = entry
+                .map_err(|source| ContractError::Read {
+                    path: dir.into(),
+                    source,
+                })?
+                .path();
+            if path.extension().and_then(|ext| ext.to_str()) != Some("json") {
+                continue;
+            }
+            let document: Value =
+                serde_json::from_str(&read(&path)?).map_err(|error| parse_error(&path, error))?;
+            let stem = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if stem == "enum_types" {
+                enums = Some(document);
+            } else {
+                nodes.push((stem, document));
+            }
+        }
+        Self::from_documents(nodes, enums.as_ref())
+    }
+
+    /// From (node name, document) pairs and an optional enum document.
+    pub fn from_documents(
+        nodes: impl IntoIterator<Item = (String, Value)>,
+        enums: Option<&Value>,
+    ) -> Result<Self, ContractError> {
+        let mut parsed = std::collections::BTreeMap::new();
+        for (name, document) in nodes {
+            let fields = document
+                .get("fields")
+                .and_then(Value::as_array)
+                .ok_or(ContractError::NoSchemas("fields"))?;
+            let fields = fields
+                .iter()
+                .filter_map(|field| {
+                    Some((
+                        field.get("name")?.as_str()?.to_owned(),
+                        field.get("type")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect();
+            parsed.insert(name, fields);
+        }
+        let enums = enums
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let values = entry
+                    .get("values")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|value| value.as_str().map(str::to_owned))
+                    .collect();
+                Some((entry.get("name")?.as_str()?.to_owned(), values))
+            })
+            .collect();
+        Ok(FieldListSpecs {
+            nodes: parsed,
+            enums,
+        })
+    }
+
+    /// Checks `instance` (an object) against node `node`'s fields, closed.
+    pub fn validate(&self, node: &str, instance: &Value) -> Result<(), ContractError> {
+        if !self.nodes.contains_key(node) {
+            return Err(ContractError::UnknownSchema(node.into()));
+        }
+        let mut errors = Vec::new();
+        self.check(node, instance, "", &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractError::Violations {
+                schema: node.into(),
+                errors,
+            })
+        }
+    }
+
+    fn check(&self, type_name: &str, value: &Value, at: &str, errors: &mut Vec<String>) {
+        let type_name = type_name.trim();
+        let mut wrong = |expected: &str| {
+            errors.push(format!("at {at:?}: {value} is not {expected} ({type_name})"));
+        };
+        if let Some(inner) = type_name
+            .strip_prefix("list<")
+            .and_then(|rest| rest.strip_suffix('>'))
+        {
+            match value.as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        self.check(inner, item, &format!("{at}/{index}"), errors);
+                    }
+                }
+                None => wrong("an array"),
+            }
+            return;
+        }
+        if let Some(inner) = type_name
+            .strip_prefix("map<")
+            .and_then(|rest| rest.strip_suffix('>'))
+        {
+            let value_type = split_top_level(inner).map_or(inner, |(_, value_type)| value_type);
+            match value.as_object() {
+                Some(map) => {
+                    for (key, item) in map {
+                        self.check(value_type, item, &format!("{at}/{key}"), errors);
+                    }
+                }
+                None => wrong("an object"),
+            }
+            return;
+        }
+        let fits = match type_name {
+            "string" | "datetime" => value.is_string(),
+            "int" => value.is_i64() || value.is_u64(),
+            "unsigned int" => value.is_u64(),
+            "float" => value.is_number(),
+            "bool" => value.is_boolean(),
+            "Object" | "map" => value.is_object(),
+            "list" => value.is_array(),
+            _ => {
+                if let Some(fields) = self.nodes.get(type_name) {
+                    match value.as_object() {
+                        Some(object) => {
+                            for (key, item) in object {
+                                match fields.get(key) {
+                                    Some(field_type) => {
+                                        self.check(field_type, item, &format!("{at}/{key}"), errors)
+                                    }
+                                    None => errors.push(format!(
+                                        "at {at:?}: {type_name} declares no field {key:?}"
+                                    )),
+                                }
+                            }
+                        }
+                        None => wrong("an object"),
+                    }
+                    return;
+                }
+                match self.enums.get(type_name) {
+                    Some(values) => value
+                        .as_str()
+                        .is_some_and(|text| values.iter().any(|allowed| allowed == text)),
+                    None => {
+                        errors.push(format!("at {at:?}: unknown type {type_name:?}"));
+                        return;
+                    }
+                }
+            }
+        };
+        if !fits {
+            wrong("of the declared type");
+        }
+    }
+}
+
+/// `"string, list<map<string, int>>"` → (`"string"`, `"list<map<string, int>>"`):
+/// the first comma outside angle brackets.
+fn split_top_level(types: &str) -> Option<(&str, &str)> {
+    let mut depth = 0usize;
+    for (at, character) in types.char_indices() {
+        match character {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => return Some((types[..at].trim(), types[at + 1..].trim())),
+            _ => {}
+        }
+    }
+    None
 }

@@ -22,6 +22,22 @@ pub(crate) enum CredentialLocation {
     BearerHeader(&'static str),
     /// A field of an `application/x-www-form-urlencoded` body (token endpoints).
     FormField(&'static str),
+    /// `Authorization: <scheme> <credential>` for a scheme other than Bearer
+    /// (AccuRanker's `Token`); the scheme matches case-insensitively.
+    AuthorizationScheme(&'static str),
+    /// The user-id half of `Authorization: Basic base64(user-id:password)`
+    /// (RFC 7617, UTF-8): everything before the first `:` (DataForSEO's login).
+    BasicUser,
+    /// The password half of a Basic header: everything after the first `:`,
+    /// so a password may itself hold `:` (DataForSEO's password).
+    BasicPassword,
+    /// A query-string parameter, percent-decoded (Semrush's `key`).
+    QueryParam(&'static str),
+    /// A header's whole value (Google Ads' `developer-token`, Harvest's `Harvest-Account-Id`).
+    Header(&'static str),
+    /// The first of these locations where the request presents anything
+    /// (Meta's `access_token` query parameter or Bearer header).
+    FirstOf(&'static [CredentialLocation]),
 }
 
 /// What a request presented at a [`CredentialLocation`].
@@ -43,21 +59,66 @@ impl CredentialLocation {
                 .map_or(Presented::Missing, |(_, value)| {
                     Presented::Value(value.into_owned())
                 }),
+            CredentialLocation::AuthorizationScheme(scheme) => {
+                read_scheme(request, "authorization", scheme)
+            }
+            CredentialLocation::BasicUser => read_basic(request, |user, _| user),
+            CredentialLocation::BasicPassword => read_basic(request, |_, password| password),
+            CredentialLocation::QueryParam(name) => request
+                .url
+                .query_pairs()
+                .find(|(param, _)| param == name)
+                .map_or(Presented::Missing, |(_, value)| {
+                    Presented::Value(value.into_owned())
+                }),
+            CredentialLocation::Header(name) => {
+                request.headers.get(name).map_or(Presented::Missing, |value| {
+                    Presented::Value(String::from_utf8_lossy(value.as_bytes()).into_owned())
+                })
+            }
+            CredentialLocation::FirstOf(locations) => locations
+                .iter()
+                .map(|location| location.read(request))
+                .find(|presented| !matches!(presented, Presented::Missing))
+                .unwrap_or(Presented::Missing),
         }
     }
 }
 
-fn read_bearer(request: &Request, header: &str) -> Presented {
+/// `<scheme> <credential>` in `header`; anything else there is malformed.
+fn read_scheme(request: &Request, header: &str, scheme: &str) -> Presented {
     let Some(raw) = request.headers.get(header) else {
         return Presented::Missing;
     };
     let raw = String::from_utf8_lossy(raw.as_bytes()).into_owned();
     match raw.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
-            Presented::Value(token.to_owned())
+        Some((presented, value)) if presented.eq_ignore_ascii_case(scheme) && !value.is_empty() => {
+            Presented::Value(value.to_owned())
         }
         _ => Presented::Malformed(raw),
     }
+}
+
+/// One half of `Authorization: Basic …`, decoded as UTF-8 (RFC 7617 `charset=UTF-8`);
+/// undecodable base64, non-UTF-8 or a missing `:` is malformed.
+fn read_basic(request: &Request, half: fn(String, String) -> String) -> Presented {
+    use base64::Engine;
+    let encoded = match read_scheme(request, "authorization", "basic") {
+        Presented::Value(encoded) => encoded,
+        other => return other,
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    match decoded.as_deref().and_then(|pair| pair.split_once(':')) {
+        Some((user, password)) => Presented::Value(half(user.to_owned(), password.to_owned())),
+        None => Presented::Malformed(format!("Basic {encoded}")),
+    }
+}
+
+fn read_bearer(request: &Request, header: &str) -> Presented {
+    read_scheme(request, header, "bearer")
 }
 
 /// What a [`CredentialCheck`] accepts.

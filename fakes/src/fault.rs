@@ -7,6 +7,12 @@
 //! request with a status is answered with that status in the provider's own
 //! error shape instead of being served; without one it is served normally,
 //! then slowed, truncated or echoing as the knobs say.
+//!
+//! Two knobs act below HTTP, on the wire (`crate::wire_faults`): `short_body`
+//! sends the answer's full `Content-Length` but only half its body, then
+//! closes; `reset_mid_body` sends half the body, then resets the connection
+//! (TCP RST). A fake with such a fault is served through a raw TCP proxy,
+//! and the base URL handed out is the proxy's.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,12 +22,14 @@ use serde::Deserialize;
 
 use crate::config::FakesError;
 use crate::server::FakeEndpoints;
+pub(crate) use crate::wire_faults::WireFault;
 
 /// A fault scenario files embed verbatim.
 #[derive(Deserialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// `"asana" | "google_oauth" | "ga4" | "ai_gateway"`.
+    /// `"asana" | "google_oauth" | "ga4" | "ai_gateway" | "accuranker" |
+    /// "dataforseo" | "semrush" | "ahrefs" | "browser_run"` (and every other fake's name).
     pub fake: String,
     /// A named endpoint of that fake, e.g. `"get_task"`, `"run_report"`.
     pub endpoint: String,
@@ -42,6 +50,29 @@ pub struct FaultSpec {
     /// with empty `statuses`, the fake's normal credential rejections echo.
     #[serde(default)]
     pub echo_credential: bool,
+    /// The faulted answers (every answer when `statuses` is empty) announce
+    /// their full `Content-Length`, carry half the body, then the connection
+    /// resets (RST) mid-body.
+    #[serde(default)]
+    pub reset_mid_body: bool,
+    /// The faulted answers carry half the body their `Content-Length`
+    /// announces, then the connection closes cleanly (FIN): a body shorter
+    /// than its `Content-Length`.
+    #[serde(default)]
+    pub short_body: bool,
+}
+
+impl FaultSpec {
+    /// The wire fault this spec asks for, if any.
+    pub(crate) fn wire(&self) -> Option<WireFault> {
+        if self.reset_mid_body {
+            Some(WireFault::ResetMidBody)
+        } else if self.short_body {
+            Some(WireFault::ShortBody)
+        } else {
+            None
+        }
+    }
 }
 
 /// What applies to one faulted request.
@@ -52,6 +83,8 @@ pub(crate) struct AppliedFault {
     pub delay: Option<Duration>,
     pub malformed_body: bool,
     pub echo_credential: bool,
+    /// Cut the answer on the wire.
+    pub wire: Option<WireFault>,
 }
 
 struct ActiveFault {
@@ -78,6 +111,7 @@ impl ActiveFault {
             delay: spec.delay_ms.map(Duration::from_millis),
             malformed_body: spec.malformed_body,
             echo_credential: spec.echo_credential,
+            wire: spec.wire(),
         })
     }
 }
@@ -112,6 +146,14 @@ impl FaultBook {
     /// The fault for this request to `fake`'s `endpoint`, counting it.
     pub fn next(&self, fake: &'static str, endpoint: &'static str) -> Option<AppliedFault> {
         crate::lock(self.faults.get(&(fake, endpoint))?).next()
+    }
+
+    /// Whether any fault of `fake` cuts answers on the wire (so its server
+    /// needs the wire-fault proxy in front).
+    pub fn cuts_on_the_wire(&self, fake: &str) -> bool {
+        self.faults
+            .iter()
+            .any(|((name, _), fault)| *name == fake && crate::lock(fault).spec.wire().is_some())
     }
 }
 
@@ -183,14 +225,21 @@ fn check_knobs(spec: &FaultSpec) -> Result<(), FakesError> {
             ));
         }
     }
+    if spec.reset_mid_body && spec.short_body {
+        return Err(invalid(
+            spec,
+            "reset_mid_body and short_body both cut the body; choose one",
+        ));
+    }
     let does_something = !spec.statuses.is_empty()
         || spec.delay_ms.is_some()
         || spec.malformed_body
-        || spec.echo_credential;
+        || spec.echo_credential
+        || spec.wire().is_some();
     if !does_something {
         return Err(invalid(
             spec,
-            "the fault changes nothing (no statuses, delay, malformed body or echo)",
+            "the fault changes nothing (no statuses, delay, malformed body, echo or wire cut)",
         ));
     }
     Ok(())

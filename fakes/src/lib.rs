@@ -24,29 +24,39 @@ mod fault;
 mod journal;
 mod server;
 mod synthetic;
+mod wire_faults;
 
+pub mod accuranker;
+pub mod ahrefs;
 pub mod ai_gateway;
 pub mod asana;
+pub mod browser_run;
+pub mod dataforseo;
 pub mod ga4;
 pub mod google_oauth;
+pub mod semrush;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use wiremock::MockServer;
-
+pub use ai_gateway::AiGatewayLog;
 pub use asana::{AsanaFake, SignatureMode, WebhookRequest};
-pub use config::{FakesConfig, FakesError, Ga4Fixture, TaskFixture};
+pub use config::{AsanaWebhookOptions, FakesConfig, FakesError, Ga4Fixture, TaskFixture};
 pub use fault::FaultSpec;
 pub use journal::RecordedRequest;
 
+use accuranker::AccuRanker;
+use ahrefs::Ahrefs;
 use ai_gateway::AiGateway;
 use asana::Asana;
+use browser_run::BrowserRun;
+use dataforseo::DataForSeo;
+use semrush::Semrush;
 use credential::TokenMint;
 use fault::FaultBook;
 use ga4::Ga4;
 use google_oauth::GoogleOAuth;
 use journal::Journal;
-use server::{FakeEndpoints, ServerContext};
+use server::{FakeEndpoints, Listening, ServerContext};
 
 /// Every fake and its endpoint names: what a [`FaultSpec`] may name.
 const FAKE_ENDPOINTS: &[FakeEndpoints] = &[
@@ -54,6 +64,11 @@ const FAKE_ENDPOINTS: &[FakeEndpoints] = &[
     FakeEndpoints::of::<GoogleOAuth>(),
     FakeEndpoints::of::<Ga4>(),
     FakeEndpoints::of::<AiGateway>(),
+    FakeEndpoints::of::<AccuRanker>(),
+    FakeEndpoints::of::<DataForSeo>(),
+    FakeEndpoints::of::<Semrush>(),
+    FakeEndpoints::of::<Ahrefs>(),
+    FakeEndpoints::of::<BrowserRun>(),
 ];
 
 /// Where the runtime should send each provider's traffic.
@@ -67,6 +82,16 @@ pub struct BaseUrls {
     pub ga4: String,
     /// Stands in for `https://gateway.ai.cloudflare.com/v1`.
     pub ai_gateway: String,
+    /// Stands in for `https://app.accuranker.com/api/v4`.
+    pub accuranker: String,
+    /// Stands in for `https://api.dataforseo.com/v3`.
+    pub dataforseo: String,
+    /// Stands in for `https://api.semrush.com` (report paths start `/`).
+    pub semrush: String,
+    /// Stands in for `https://api.ahrefs.com/v3`.
+    pub ahrefs: String,
+    /// Stands in for `https://api.cloudflare.com/client/v4` (Browser Run).
+    pub browser_run: String,
 }
 
 /// The running fakes. Dropping it stops every server.
@@ -74,8 +99,9 @@ pub struct Fakes {
     base_urls: BaseUrls,
     journal: Journal,
     asana: AsanaFake,
+    ai_gateway: Arc<AiGateway>,
     // Held only to keep the servers alive: dropping a MockServer stops it.
-    _servers: [MockServer; 4],
+    _servers: [Listening; 9],
 }
 
 impl Fakes {
@@ -84,7 +110,9 @@ impl Fakes {
     /// binding missing from the map, a fixture configured twice.
     pub async fn start(config: FakesConfig) -> Result<Fakes, FakesError> {
         let faults = FaultBook::new(&config.faults, FAKE_ENDPOINTS)?;
-        let context = Arc::new(ServerContext::new(Journal::default(), faults));
+        let context = Arc::new(
+            ServerContext::new(Journal::default(), faults).with_ports(config.ports.clone()),
+        );
         let access_tokens = Arc::new(TokenMint::new(
             google_oauth::MINTED_ACCESS_TOKEN_LABEL,
             google_oauth::ACCESS_TOKEN_PREFIX,
@@ -93,19 +121,30 @@ impl Fakes {
 
         let google_oauth = GoogleOAuth::new(&config, Arc::clone(&access_tokens))?;
         let ga4 = Ga4::new(&config, access_tokens)?;
-        let ai_gateway = AiGateway::new(&config)?;
+        let ai_gateway = Arc::new(AiGateway::new(&config)?);
+        let accuranker = AccuRanker::new(&config)?;
+        let dataforseo = DataForSeo::new(&config)?;
+        let semrush = Semrush::new(&config)?;
+        let ahrefs = Ahrefs::new(&config)?;
+        let browser_run = BrowserRun::new(&config)?;
 
         // Asana's `next_page.uri` carries its own base URL, so its server starts first.
-        let asana_server = MockServer::start().await;
+        let asana_server = server::listen::<Asana>(&context).await?;
         let asana = Arc::new(Asana::new(
             &config,
             server::base_url::<Asana>(&asana_server),
         )?);
 
-        let google_oauth_server = server::serve(Arc::new(google_oauth), &context).await;
-        let ga4_server = server::serve(Arc::new(ga4), &context).await;
-        let ai_gateway_server = server::serve(Arc::new(ai_gateway), &context).await;
-        server::mount(&asana_server, Arc::clone(&asana), &context).await;
+        let google_oauth_server = server::serve(Arc::new(google_oauth), &context).await?;
+        let ga4_server = server::serve(Arc::new(ga4), &context).await?;
+        let ai_gateway_server = server::serve(Arc::clone(&ai_gateway), &context).await?;
+        let accuranker_server = server::serve(Arc::new(accuranker), &context).await?;
+        let dataforseo_server = server::serve(Arc::new(dataforseo), &context).await?;
+        let semrush_server = server::serve(Arc::new(semrush), &context).await?;
+        let ahrefs_server = server::serve(Arc::new(ahrefs), &context).await?;
+        let browser_run_server = server::serve(Arc::new(browser_run), &context).await?;
+        server::mount(asana_server.server(), Arc::clone(&asana), &context).await;
+        context.check_ports_taken()?;
 
         Ok(Fakes {
             base_urls: BaseUrls {
@@ -113,14 +152,25 @@ impl Fakes {
                 google_oauth: server::base_url::<GoogleOAuth>(&google_oauth_server),
                 ga4: server::base_url::<Ga4>(&ga4_server),
                 ai_gateway: server::base_url::<AiGateway>(&ai_gateway_server),
+                accuranker: server::base_url::<AccuRanker>(&accuranker_server),
+                dataforseo: server::base_url::<DataForSeo>(&dataforseo_server),
+                semrush: server::base_url::<Semrush>(&semrush_server),
+                ahrefs: server::base_url::<Ahrefs>(&ahrefs_server),
+                browser_run: server::base_url::<BrowserRun>(&browser_run_server),
             },
             journal: context.journal().clone(),
             asana: AsanaFake::new(asana),
+            ai_gateway,
             _servers: [
                 asana_server,
                 google_oauth_server,
                 ga4_server,
                 ai_gateway_server,
+                accuranker_server,
+                dataforseo_server,
+                semrush_server,
+                ahrefs_server,
+                browser_run_server,
             ],
         })
     }
@@ -137,6 +187,12 @@ impl Fakes {
 
     pub fn asana(&self) -> &AsanaFake {
         &self.asana
+    }
+
+    /// Every request fake AI Gateway served, as its logs record them
+    /// (metadata, cache and payload-logging headers, cache hits).
+    pub fn ai_gateway_logs(&self) -> Vec<AiGatewayLog> {
+        self.ai_gateway.logs()
     }
 }
 

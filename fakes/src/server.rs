@@ -10,18 +10,25 @@
 //!
 //! Requests no endpoint matches are journaled too and answered 404 in the
 //! provider's shape.
+//!
+//! Each fake listens through a [`Listening`]: on a fixed loopback port when
+//! the config names one, and behind the wire-fault proxy
+//! (`crate::wire_faults`) when one of its faults cuts answers on the wire.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::config::FakesError;
 use crate::credential::{self, CredentialCheck};
 use crate::error_shape::{ErrorShape, ProviderError};
-use crate::fault::{AppliedFault, FaultBook};
+use crate::fault::{AppliedFault, FaultBook, WireFault};
 use crate::journal::Journal;
+use crate::wire_faults::{self, WireProxy};
 
 /// One route of a fake, named so faults and the journal can refer to it.
 #[derive(Debug)]
@@ -52,6 +59,15 @@ pub(crate) trait Provider: Send + Sync + 'static {
         request: &Request,
         params: &PathParams,
     ) -> Result<Reply, ProviderError>;
+
+    /// The error an injected fault with `status` answers with; `retry_after`
+    /// is the fault's knob (already filtered to 429/503). The default is the
+    /// shape's [`ErrorShape::fault`]; a provider overrides it to say what the
+    /// shape cannot know (Meta's usage headers, from the request's ad account).
+    fn fault_error(&self, status: u16, retry_after: Option<&str>, request: &Request) -> ProviderError {
+        let _ = (retry_after, request);
+        Self::ERROR_SHAPE.fault(status)
+    }
 }
 
 /// A fake's name and endpoints, for validating faults before anything starts.
@@ -73,38 +89,83 @@ impl FakeEndpoints {
 pub(crate) struct ServerContext {
     journal: Journal,
     faults: FaultBook,
+    /// Fixed ports not yet taken by a server, by server key.
+    ports: Mutex<BTreeMap<String, u16>>,
 }
 
 impl ServerContext {
     pub fn new(journal: Journal, faults: FaultBook) -> Self {
-        ServerContext { journal, faults }
+        ServerContext {
+            journal,
+            faults,
+            ports: Mutex::default(),
+        }
+    }
+
+    /// Servers whose key is in `ports` listen on that loopback port.
+    pub fn with_ports(self, ports: BTreeMap<String, u16>) -> Self {
+        ServerContext {
+            ports: Mutex::new(ports),
+            ..self
+        }
     }
 
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// Fails if a fixed port was configured for a key no server took.
+    pub fn check_ports_taken(&self) -> Result<(), FakesError> {
+        match crate::lock(&self.ports).keys().next() {
+            Some(key) => Err(FakesError::UnknownPortKey { key: key.clone() }),
+            None => Ok(()),
+        }
     }
 }
 
 /// A provider's successful answer.
 pub(crate) struct Reply {
     status: u16,
-    body: Value,
+    body: ReplyBody,
     headers: Vec<(&'static str, String)>,
+}
+
+enum ReplyBody {
+    Json(Value),
+    /// Bytes with their own `Content-Type` (Semrush's CSV, a PNG screenshot).
+    Raw {
+        content_type: &'static str,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Self {
+        Reply::json(200, body)
+    }
+
+    pub fn created(body: Value) -> Self {
+        Reply::json(201, body)
+    }
+
+    /// A JSON answer with any status: a provider body the error shape does not
+    /// cover (Asana's 412 carrying a fresh `sync`).
+    pub fn json(status: u16, body: Value) -> Self {
         Reply {
-            status: 200,
-            body,
+            status,
+            body: ReplyBody::Json(body),
             headers: Vec::new(),
         }
     }
 
-    pub fn created(body: Value) -> Self {
+    /// A non-JSON answer: `bytes` sent as `content_type`.
+    pub fn raw(status: u16, content_type: &'static str, bytes: Vec<u8>) -> Self {
         Reply {
-            status: 201,
-            body,
+            status,
+            body: ReplyBody::Raw {
+                content_type,
+                bytes,
+            },
             headers: Vec::new(),
         }
     }
@@ -128,6 +189,15 @@ impl PathParams {
             .map(|(_, value)| value.as_str())
             .unwrap_or_else(|| panic!("endpoint template has no parameter {name:?}"))
     }
+}
+
+/// The first value of query parameter `name`, percent-decoded.
+pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .url
+        .query_pairs()
+        .find(|(param, _)| param == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Matches one endpoint's method and path template.
@@ -180,19 +250,88 @@ impl Match for Route {
     }
 }
 
-/// The base URL to hand the runtime for provider `P` served by `server`.
-pub(crate) fn base_url<P: Provider>(server: &MockServer) -> String {
-    format!("{}{}", server.uri(), P::BASE_PATH)
+/// One fake's server as the runtime reaches it: the MockServer, behind the
+/// wire-fault proxy when the fake has a wire fault. Dropping it stops both.
+pub(crate) struct Listening {
+    server: MockServer,
+    /// `http://127.0.0.1:<port>` of what the runtime connects to.
+    origin: String,
+    _proxy: Option<WireProxy>,
+}
+
+impl Listening {
+    pub fn server(&self) -> &MockServer {
+        &self.server
+    }
+}
+
+/// Binds a server for provider `P` (keyed by its name).
+pub(crate) async fn listen<P: Provider>(
+    context: &Arc<ServerContext>,
+) -> Result<Listening, FakesError> {
+    listen_as(P::NAME, P::NAME, context).await
+}
+
+/// Binds a server under `key` (its fixed port's key) for fake `fake` (whose
+/// faults decide whether the wire-fault proxy sits in front).
+pub(crate) async fn listen_as(
+    key: &str,
+    fake: &str,
+    context: &Arc<ServerContext>,
+) -> Result<Listening, FakesError> {
+    let port = crate::lock(&context.ports).remove(key).unwrap_or(0);
+    let bind = |port: u16| {
+        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|source| FakesError::Bind {
+            key: key.to_owned(),
+            port,
+            source,
+        })
+    };
+    let public = bind(port)?;
+    let start = |listener| {
+        // Our journal records every request; wiremock's own recording would only grow.
+        MockServer::builder()
+            .listener(listener)
+            .disable_request_recording()
+            .start()
+    };
+    if context.faults.cuts_on_the_wire(fake) {
+        let server = start(bind(0)?).await;
+        let proxy = WireProxy::start(public, *server.address()).map_err(|source| {
+            FakesError::Bind {
+                key: key.to_owned(),
+                port,
+                source,
+            }
+        })?;
+        Ok(Listening {
+            origin: format!("http://{}", proxy.address()),
+            server,
+            _proxy: Some(proxy),
+        })
+    } else {
+        let server = start(public).await;
+        Ok(Listening {
+            origin: server.uri(),
+            server,
+            _proxy: None,
+        })
+    }
+}
+
+/// The base URL to hand the runtime for provider `P` served by `listening`.
+pub(crate) fn base_url<P: Provider>(listening: &Listening) -> String {
+    format!("{}{}", listening.origin, P::BASE_PATH)
 }
 
 /// Starts a server for `provider`.
 pub(crate) async fn serve<P: Provider>(
     provider: Arc<P>,
     context: &Arc<ServerContext>,
-) -> MockServer {
-    let server = MockServer::start().await;
-    mount(&server, provider, context).await;
-    server
+) -> Result<Listening, FakesError> {
+    let listening = listen::<P>(context).await?;
+    mount(listening.server(), provider, context).await;
+    Ok(listening)
 }
 
 /// Mounts `provider`'s endpoints, and the catch-all for unrouted requests, on `server`.
@@ -241,11 +380,13 @@ impl<P: Provider> EndpointResponder<P> {
         let checks = self.provider.credential_checks(self.endpoint.name);
         let mut answer = match fault.status {
             Some(status) => {
-                let error = shape
-                    .fault(status)
+                let error = self
+                    .provider
+                    .fault_error(status, fault.retry_after.as_deref(), request)
                     .presenting(credential::presented(checks, request));
                 let mut answer = Answer::error(shape, &error, fault.echo_credential);
-                if let Some(retry_after) = fault.retry_after {
+                answer.wire = fault.wire;
+                if let Some(retry_after) = fault.retry_after.filter(|_| shape.sends_retry_after()) {
                     answer.headers.push(("retry-after", retry_after));
                 }
                 answer.malformed_if(fault.malformed_body)
@@ -257,10 +398,12 @@ impl<P: Provider> EndpointResponder<P> {
                     .expect("wiremock routed a request its matcher rejects");
                 let served = credential::authenticate(checks, request)
                     .and_then(|()| self.provider.handle(self.endpoint.name, request, &params));
-                match served {
+                let mut answer = match served {
                     Ok(reply) => Answer::reply(reply).malformed_if(fault.malformed_body),
                     Err(error) => Answer::error(shape, &error, fault.echo_credential),
-                }
+                };
+                answer.wire = fault.wire;
+                answer
             }
         };
         answer.delay = fault.delay;
@@ -303,27 +446,41 @@ impl Respond for Unrouted {
 struct Answer {
     status: u16,
     body: Vec<u8>,
+    content_type: &'static str,
     headers: Vec<(&'static str, String)>,
     delay: Option<Duration>,
+    /// Cut on the wire by the proxy in front (see `crate::wire_faults`).
+    wire: Option<WireFault>,
 }
 
 impl Answer {
     fn reply(reply: Reply) -> Self {
+        let (body, content_type) = match reply.body {
+            ReplyBody::Json(body) => (body.to_string().into_bytes(), "application/json"),
+            ReplyBody::Raw {
+                content_type,
+                bytes,
+            } => (bytes, content_type),
+        };
         Answer {
             status: reply.status,
-            body: reply.body.to_string().into_bytes(),
+            body,
+            content_type,
             headers: reply.headers,
             delay: None,
+            wire: None,
         }
     }
 
     fn error(shape: ErrorShape, error: &ProviderError, echo: bool) -> Self {
-        let body = shape.render(error, echo).to_string().into_bytes();
+        let (body, content_type) = shape.render_body(error, echo);
         Answer {
             status: error.status,
             body,
-            headers: Vec::new(),
+            content_type,
+            headers: error.headers.clone(),
             delay: None,
+            wire: None,
         }
     }
 
@@ -337,9 +494,12 @@ impl Answer {
 
     fn into_template(self) -> ResponseTemplate {
         let mut template =
-            ResponseTemplate::new(self.status).set_body_raw(self.body, "application/json");
+            ResponseTemplate::new(self.status).set_body_raw(self.body, self.content_type);
         for (name, value) in self.headers {
             template = template.insert_header(name, value.as_str());
+        }
+        if let Some(wire) = self.wire {
+            template = template.insert_header(wire_faults::MARKER_HEADER, wire.marker());
         }
         match self.delay {
             Some(delay) => template.set_delay(delay),

@@ -57,3 +57,25 @@ pub(crate) fn now_millis_utc() -> String {
 pub(crate) fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// A `YYYY-MM-DD` calendar date (the date parameters SEO APIs take).
+pub(crate) fn parse_date(text: &str) -> Option<time::Date> {
+    let mut parts = text.splitn(3, '-');
+    let year: i32 = parts.next().filter(|year| year.len() == 4)?.parse().ok()?;
+    let month: u8 = parts.next().filter(|month| month.len() == 2)?.parse().ok()?;
+    let day: u8 = parts.next().filter(|day| day.len() == 2)?.parse().ok()?;
+    time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
+}
+
+/// Now, RFC 3339 UTC to the second (`2026-12-03T09:12:02Z`), as Box and Harvest write stamps.
+pub(crate) fn now_seconds_utc() -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    OffsetDateTime::now_utc()
+        .format(&format)
+        .expect("UTC timestamps always format")
+}
+
+/// Today in UTC: what relative date ranges (Google Ads `DURING`, Meta `date_preset`) count from.
+pub(crate) fn today_utc() -> time::Date {
+    OffsetDateTime::now_utc().date()
+}

@@ -4,8 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use agency_native::NativeWorker;
-
 use crate::scan::Finding;
 use crate::scenario::{Scenario, SnapshotKind};
 use crate::sinks::Collected;
@@ -43,7 +41,6 @@ pub fn check(
     scenario: &Scenario,
     collected: &Collected,
     findings: &[Finding],
-    worker: &NativeWorker,
     repo_root: &Path,
 ) -> anyhow::Result<Vec<String>> {
     let expect = &scenario.expect;
@@ -105,7 +102,7 @@ pub fn check(
     }
 
     if let Some(sleeps) = &expect.sleeps_ms {
-        let got: Vec<u64> = worker.clock.sleeps().iter().map(|d| d.as_millis() as u64).collect();
+        let got = collected.sleeps_ms();
         if &got != sleeps {
             failures.push(format!("sleeps: expected {sleeps:?} ms, got {got:?} ms"));
         }

@@ -8,3 +8,4 @@ pub mod scan;
 pub mod scenario;
 pub mod sinks;
 pub mod snapshot;
+pub mod target;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use agency_harness::{runner, scan, scenario};
+use agency_harness::{runner, scan, scenario, target};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -61,9 +61,13 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs) -> ExitCode {
     let Target::Native = args.target;
+    // Read by insta at each assertion; set before any thread exists. Insta's own diff output
+    // would break the one-line-per-scenario report, so it shows only with --verbose.
     if args.update_snapshots {
-        // Read by insta at each assertion; set before any thread exists.
         std::env::set_var("INSTA_UPDATE", "always");
+    }
+    if std::env::var_os("INSTA_OUTPUT").is_none() && !args.verbose {
+        std::env::set_var("INSTA_OUTPUT", "none");
     }
     let repo_root = repo_root();
     let paths = if args.paths.is_empty() { vec![repo_root.join("scenarios")] } else { args.paths };
@@ -80,11 +84,11 @@ fn run(args: RunArgs) -> ExitCode {
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
-    let options = runner::Options { repo_root, echo_logs: args.verbose };
+    let mut target = target::NativeTarget::new(repo_root.clone(), args.verbose);
     let started = std::time::Instant::now();
     let (mut passed, mut failed, mut slowest) = (0, 0, (String::new(), std::time::Duration::ZERO));
     for (file, scenario) in &scenarios {
-        match runtime.block_on(runner::run(file, scenario, &options)) {
+        match runtime.block_on(runner::run(file, scenario, &mut target, &repo_root)) {
             Ok(outcome) if outcome.failures.is_empty() => {
                 passed += 1;
                 let caught = if scenario.expect.leaks.is_empty() { String::new() } else { format!(", {} expected leak(s) caught", outcome.findings.len()) };

@@ -1,13 +1,12 @@
 //! Every sink of a run, collected after it ends, and scanned for every canary. A canary may
 //! appear only where its own provider takes it (see [`allowed`]); anywhere else is a leak.
 
-use std::path::Path;
-
 use agency_fakes::{Fakes, RecordedRequest};
-use agency_native::{NativeWorker, StoredArtifact};
+use agency_native::StoredArtifact;
 use anyhow::Context;
 
 use crate::scan::{Finding, Hit, Scanner};
+use crate::target::WorkerSinks;
 
 pub struct WorkerResponse {
     pub status: u16,
@@ -36,21 +35,32 @@ pub struct Collected {
     pub journal: Vec<RecordedRequest>,
     pub logs: Vec<String>,
     pub responses: Vec<WorkerResponse>,
+    pub extra_paths: Vec<std::path::PathBuf>,
     pub database: rusqlite::Connection,
 }
 
 impl Collected {
-    pub fn gather(fakes: &Fakes, worker: &NativeWorker, database: &Path, responses: Vec<WorkerResponse>) -> anyhow::Result<Collected> {
-        let connection = rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    pub fn gather(fakes: &Fakes, worker: WorkerSinks, responses: Vec<WorkerResponse>) -> anyhow::Result<Collected> {
+        let connection = rusqlite::Connection::open_with_flags(&worker.database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .context("opening the trace database")?;
         Ok(Collected {
             cells: every_cell(&connection)?,
-            artifacts: worker.artifacts.objects(),
+            artifacts: worker.artifacts,
             journal: fakes.journal(),
-            logs: worker.log.lines(),
+            logs: worker.logs,
             responses,
+            extra_paths: worker.extra_paths,
             database: connection,
         })
+    }
+
+    /// Every wait the runtime announced ("… retrying in N ms"), read from its own log lines so
+    /// every target is checked the same way.
+    pub fn sleeps_ms(&self) -> Vec<u64> {
+        self.logs
+            .iter()
+            .filter_map(|line| line.split_once("retrying in ")?.1.strip_suffix(" ms")?.parse().ok())
+            .collect()
     }
 
     /// The comments the runtime posted to fake Asana (accepted story writes), in order.
@@ -156,8 +166,11 @@ impl Recorder<'_> {
     }
 }
 
-pub fn scan_all(scanner: &Scanner, collected: &Collected) -> Vec<Finding> {
+pub fn scan_all(scanner: &Scanner, collected: &Collected) -> anyhow::Result<Vec<Finding>> {
     let mut recorder = Recorder { scanner, findings: Vec::new() };
+    for path in &collected.extra_paths {
+        crate::scan::scan_path(scanner, path, &mut recorder.findings)?;
+    }
     for cell in &collected.cells {
         let location = format!("table {}, row {}, column {}", cell.table, cell.rowid, cell.column);
         recorder.text("d1", &location, cell.value.as_bytes());
@@ -200,5 +213,5 @@ pub fn scan_all(scanner: &Scanner, collected: &Collected) -> Vec<Finding> {
         }
         recorder.body(&sink, request.fake, &format!("{endpoint} body"), content_type, &request.body);
     }
-    recorder.findings
+    Ok(recorder.findings)
 }

@@ -15,6 +15,10 @@ pub fn check(repo_root: &Path, scenario: &str, kind: &str, value: &str) -> Resul
     settings.add_filter(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\b", "[TIME]");
     let name = format!("{scenario}__{kind}");
     let snapshot_name = name.as_str();
+    // A mismatch is reported as a scenario failure, not as a panic message.
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let outcome = settings.bind(|| catch_unwind(AssertUnwindSafe(|| insta::assert_snapshot!(snapshot_name, value))));
+    std::panic::set_hook(previous_hook);
     outcome.map_err(|_| format!("snapshot {name} differs (review with `cargo insta review`, or rerun with --update-snapshots)"))
 }

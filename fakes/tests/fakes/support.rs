@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use agency_fakes::{
-    ai_gateway, asana, google_oauth, Fakes, FakesConfig, FaultSpec, Ga4Fixture, TaskFixture,
+    accuranker, ahrefs, ai_gateway, asana, browser_run, dataforseo, google_oauth, semrush, Fakes,
+    FakesConfig, FaultSpec, Ga4Fixture, TaskFixture,
 };
 use serde_json::Value;
 
@@ -18,13 +19,20 @@ pub const PROPERTY_ID: &str = "345678901";
 pub const DIMENSION_VALUES: usize = 4;
 pub const PAGE_SIZE_CAP: usize = 3;
 
-const BINDINGS: [&str; 6] = [
+const BINDINGS: [&str; 13] = [
     asana::AGENT_PAT_BINDING,
     asana::WEBHOOK_SECRET_BINDING,
     google_oauth::CLIENT_ID_BINDING,
     google_oauth::CLIENT_SECRET_BINDING,
     google_oauth::REFRESH_TOKEN_BINDING,
     ai_gateway::GATEWAY_TOKEN_BINDING,
+    accuranker::API_KEY_BINDING,
+    dataforseo::LOGIN_BINDING,
+    dataforseo::PASSWORD_BINDING,
+    semrush::API_KEY_BINDING,
+    ahrefs::API_KEY_BINDING,
+    browser_run::API_TOKEN_BINDING,
+    // (other fakes' bindings go here)
 ];
 
 pub fn credentials() -> BTreeMap<String, String> {
@@ -36,6 +44,10 @@ pub fn credentials() -> BTreeMap<String, String> {
 
 /// The canary the fakes accept for `binding`.
 pub fn credential(binding: &str) -> String {
+    if binding == dataforseo::PASSWORD_BINDING {
+        // As the harness seeds passwords: every character an encoding changes, and a non-ASCII one.
+        return "canaryPw12/+=:&\"<%\u{e9}tail7f3a9c2e".to_owned();
+    }
     format!("canary-{}-7f3a9c2e5b1d4f8a", binding.to_ascii_lowercase())
 }
 

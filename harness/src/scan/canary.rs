@@ -1,4 +1,5 @@
-//! A canary: a synthetic credential seeded into one binding, and what the scanner derives from it.
+//! A canary: a synthetic credential seeded into one binding, and the fragments the scanner
+//! derives from its random part.
 
 use std::fmt;
 use std::ops::Range;
@@ -8,21 +9,21 @@ use std::ops::Range;
 pub struct Canary {
     binding: String,
     value: String,
-    random: Range<usize>,
+    /// The random part, when the caller knows it; otherwise it is inferred.
+    random: Option<Range<usize>>,
 }
 
 impl Canary {
-    /// A canary whose random part is inferred: the value less a short leading shape tag ended by
-    /// a separator (`ya29.`, `sk-`, `1/`), which real-shaped canaries share with real tokens,
-    /// and less the domain of an email-shaped value (a login).
+    /// A canary whose random part is inferred from its shape: the runs of letters and digits,
+    /// less an email-shaped value's domain, runs too short to carry 48 bits, and words (runs of
+    /// letters in one case, as in `googleusercontent`). Shape tags such as `ya29.` or `GOCSPX-`
+    /// fall away as short runs.
     pub fn new(binding: impl Into<String>, value: impl Into<String>) -> Canary {
-        let value = value.into();
-        let random = inferred_random_part(&value);
-        Canary { binding: binding.into(), value, random }
+        Canary { binding: binding.into(), value: value.into(), random: None }
     }
 
     /// A canary whose random part is the byte range `random` of `value` (clamped to the value
-    /// and to character boundaries).
+    /// and widened to character boundaries).
     pub fn with_random_part(binding: impl Into<String>, value: impl Into<String>, random: Range<usize>) -> Canary {
         let value = value.into();
         let mut start = random.start.min(value.len());
@@ -33,7 +34,7 @@ impl Canary {
         while !value.is_char_boundary(end) {
             end += 1;
         }
-        Canary { binding: binding.into(), value, random: start..end }
+        Canary { binding: binding.into(), value, random: Some(start..end) }
     }
 
     pub fn binding(&self) -> &str {
@@ -45,10 +46,6 @@ impl Canary {
         &self.value
     }
 
-    pub(crate) fn random_part(&self) -> &str {
-        &self.value[self.random.clone()]
-    }
-
     /// The value as reports show it: at most its first 4 characters (none for short values, so
     /// what is shown never carries a fragment's worth of randomness) and its length.
     pub fn masked(&self) -> String {
@@ -57,31 +54,53 @@ impl Canary {
         format!("{shown}…({length} chars)")
     }
 
-    /// How many characters of the random part carry 48 bits: 8 of a base62-or-richer alphabet,
-    /// 12 of hex, 15 of digits.
-    pub(crate) fn fragment_len(&self) -> usize {
-        let random = self.random_part();
-        if random.bytes().all(|b| b.is_ascii_digit()) {
-            15
-        } else if random.bytes().all(|b| b.is_ascii_hexdigit()) {
-            12
-        } else {
-            8
-        }
+    /// Every window of the random part carrying 48 bits: 8 characters of a base62-or-richer
+    /// alphabet, 10 of one-case letters and digits, 12 of hex, 15 of digits.
+    pub(crate) fn fragment_windows(&self) -> Vec<&str> {
+        let segments = match &self.random {
+            Some(range) => vec![&self.value[range.clone()]],
+            None => inferred_random_segments(&self.value),
+        };
+        segments.into_iter().flat_map(windows_carrying_48_bits).collect()
     }
 }
 
-fn inferred_random_part(value: &str) -> Range<usize> {
-    let tag_end = value
-        .char_indices()
-        .take(7)
-        .find(|&(_, c)| matches!(c, '.' | '-' | '_' | '/' | ':'))
-        .map(|(index, c)| index + c.len_utf8());
-    let end = value.rfind('@').unwrap_or(value.len());
-    match tag_end {
-        Some(start) if start < end && value[start..end].chars().count() >= 12 => start..end,
-        _ => 0..end,
+const SHORTEST_WINDOW: usize = 8;
+const LONGEST_WINDOW: usize = 15;
+
+fn inferred_random_segments(value: &str) -> Vec<&str> {
+    let local_part = value.rfind('@').map_or(value, |at| &value[..at]);
+    let is_word = |run: &str| run.bytes().all(|b| b.is_ascii_lowercase()) || run.bytes().all(|b| b.is_ascii_uppercase());
+    local_part
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|run| run.len() >= SHORTEST_WINDOW && !is_word(run))
+        .collect()
+}
+
+/// How many characters like these it takes to carry 48 bits.
+fn required_len(window: &str) -> usize {
+    let all = |test: fn(&u8) -> bool| window.as_bytes().iter().all(test);
+    if all(u8::is_ascii_digit) {
+        15
+    } else if all(u8::is_ascii_hexdigit) {
+        12
+    } else if all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) || all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        10
+    } else {
+        SHORTEST_WINDOW
     }
+}
+
+/// From each start, the shortest window that carries 48 bits.
+fn windows_carrying_48_bits(segment: &str) -> impl Iterator<Item = &str> {
+    let starts: Vec<usize> = segment.char_indices().map(|(at, _)| at).chain([segment.len()]).collect();
+    let chars = starts.len() - 1;
+    (0..chars).filter_map(move |first| {
+        (SHORTEST_WINDOW..=LONGEST_WINDOW).take_while(|len| first + len <= chars).find_map(|len| {
+            let window = &segment[starts[first]..starts[first + len]];
+            (len >= required_len(window)).then_some(window)
+        })
+    })
 }
 
 impl fmt::Debug for Canary {
@@ -110,14 +129,19 @@ mod tests {
     }
 
     #[test]
-    fn random_part_skips_a_shape_tag_and_sets_the_fragment_length() {
-        let google = Canary::new("G", "ya29.a0AfB9xQ2mZkLp7RtV");
-        assert_eq!(google.random_part(), "a0AfB9xQ2mZkLp7RtV");
-        assert_eq!(google.fragment_len(), 8);
-        assert_eq!(Canary::new("H", "9f86d081884c7d659a2feaa0c55ad015").fragment_len(), 12);
-        assert_eq!(Canary::new("D", "482910573920184756102938475610").fragment_len(), 15);
-        assert_eq!(Canary::new("L", "agent-7Hq2Lp9Xz4Qw@example.test").random_part(), "7Hq2Lp9Xz4Qw");
-        let pinned = Canary::with_random_part("P", "fixed-é-0123456789abcdefXYZ", 6..40);
-        assert_eq!(pinned.random_part(), "é-0123456789abcdefXYZ");
+    fn windows_come_from_random_runs_and_carry_48_bits() {
+        let windows = |value: &str| Canary::new("B", value).fragment_windows().into_iter().map(str::to_owned).collect::<Vec<_>>();
+        // Shape tag and fixed domain contribute nothing; one-case words neither.
+        let client_id = windows("123456789012-k3j9x2m4p7q1w8e5r6t0y2u4i9o3a1s5.apps.googleusercontent.com");
+        assert!(client_id.iter().all(|w| w.len() == 10 && !w.contains("google")));
+        assert_eq!(client_id.len(), 32 - 10 + 1);
+        assert!(windows("jessie+k3j9x2m4p7q1w8e5r6t0@agency.test").iter().all(|w| !w.contains("agency")));
+        assert!(windows("ya29.a0AfB9xQ2mZkLp7RtV")[0].starts_with("a0AfB9xQ"));
+        assert_eq!(windows("482910573920184756102938475610")[0].len(), 15);
+        assert_eq!(windows("9f86d081884c7d659a2feaa0c55ad015")[0].len(), 12);
+        // A window is as long as its own characters need: digits then hex letters.
+        assert_eq!(windows("2/1234567890123456/1234567890123456:9f86d081884c7d65")[0], "123456789012345");
+        let pinned = Canary::with_random_part("P", "fixed-é/Q9xZ2mKp7RtV", 6..40);
+        assert_eq!(pinned.fragment_windows()[0], "é/Q9xZ2m");
     }
 }

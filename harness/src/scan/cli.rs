@@ -114,7 +114,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path, findings: &mut Vec<Finding>) ->
 fn scan_file(scanner: &Scanner, path: &Path, shown: &str, findings: &mut Vec<Finding>) -> anyhow::Result<()> {
     let mut file = File::open(path)?;
     let mut head = Vec::with_capacity(SQLITE_HEADER.len());
-    file.by_ref().take(SQLITE_HEADER.len() as u64).read_to_end(&mut head)?;
+    Read::by_ref(&mut file).take(SQLITE_HEADER.len() as u64).read_to_end(&mut head)?;
     file.rewind()?;
     if head == SQLITE_HEADER {
         return scan_sqlite(scanner, path, shown, findings);

@@ -15,7 +15,7 @@
 //! canary masked, never the value.
 
 mod canary;
-mod cli;
+pub mod cli;
 mod decode;
 mod passes;
 mod sampled;
@@ -23,7 +23,6 @@ mod stream;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -143,11 +142,14 @@ struct Dedupe {
     spans: HashMap<usize, CanarySpans>,
     /// Inexact hits by (canary, stream start): their spans inside the stream.
     inexact: HashMap<(usize, usize), Vec<(usize, usize)>>,
+    /// The compressed streams inexact hits were found in, by canary.
+    streams: HashMap<usize, Vec<(usize, usize)>>,
 }
 
 impl Dedupe {
     fn admit_pass(&mut self, mut hits: Vec<RawHit>, accepted: &mut Vec<RawHit>) {
-        hits.sort_by_key(|hit| (hit.start, std::cmp::Reverse(hit.end)));
+        // Earliest first, then the fullest: a whole canary before the fragments inside it.
+        hits.sort_by_key(|hit| (hit.start, std::cmp::Reverse(hit.end), hit.inner.0, std::cmp::Reverse(hit.inner.1)));
         for hit in hits {
             if self.admit(&hit) {
                 accepted.push(hit);
@@ -156,19 +158,25 @@ impl Dedupe {
         self.spans.values_mut().for_each(CanarySpans::freeze);
     }
 
+    /// An exact hit repeats an accepted exact hit it overlaps, or a compressed stream an
+    /// inexact one was found in (a stored deflate block shows its text as is); an inexact hit
+    /// repeats one overlapping it inside the same stream.
     fn admit(&mut self, hit: &RawHit) -> bool {
+        let overlapping = |spans: &[(usize, usize)], (start, end): (usize, usize)| spans.iter().any(|&(s, e)| s < end && start < e);
+        let end = hit.end.max(hit.start + 1);
+        let streams_with = |canary: &usize| self.streams.get(canary).is_some_and(|streams| overlapping(streams, (hit.start, end)));
+        let spans_with = |canary: &usize| self.spans.get(canary).is_some_and(|spans| spans.overlaps(hit.start, end));
         if !hit.exact {
-            let (start, end) = hit.inner;
-            let inside = self.inexact.entry((hit.canary, hit.start)).or_default();
-            if inside.iter().any(|&(s, e)| s < end.max(start + 1) && start < e) {
+            let inner = (hit.inner.0, hit.inner.1.max(hit.inner.0 + 1));
+            if spans_with(&hit.canary) || self.inexact.get(&(hit.canary, hit.start)).is_some_and(|inside| overlapping(inside, inner)) {
                 return false;
             }
-            inside.push((start, end.max(start + 1)));
+            self.inexact.entry((hit.canary, hit.start)).or_default().push(inner);
+            self.streams.entry(hit.canary).or_default().push((hit.start, end));
             return true;
         }
         let covered = [Some(hit.canary), hit.partner];
-        let end = hit.end.max(hit.start + 1);
-        if covered.iter().flatten().any(|c| self.spans.get(c).is_some_and(|spans| spans.overlaps(hit.start, end))) {
+        if covered.iter().flatten().any(|c| spans_with(c) || streams_with(c)) {
             return false;
         }
         for &canary in covered.iter().flatten() {
@@ -334,28 +342,6 @@ impl Scanner {
 
     fn report(&self, hits: Vec<RawHit>) -> Vec<Hit> {
         hits.into_iter().map(|hit| self.to_hit(hit, 0)).collect()
-    }
-}
-
-/// Canaries shared between the harness and the fakes, so a token a fake mints is a canary
-/// from the moment it exists. Cheap to clone; every clone sees the same set.
-#[derive(Clone, Default)]
-pub struct CanaryRegistry {
-    canaries: Arc<Mutex<Vec<Canary>>>,
-}
-
-impl CanaryRegistry {
-    pub fn register(&self, canary: Canary) {
-        self.canaries.lock().unwrap_or_else(PoisonError::into_inner).push(canary);
-    }
-
-    pub fn canaries(&self) -> Vec<Canary> {
-        self.canaries.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    /// A scanner for every canary registered so far.
-    pub fn scanner(&self) -> Scanner {
-        Scanner::new(self.canaries())
     }
 }
 

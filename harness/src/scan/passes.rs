@@ -74,11 +74,8 @@ impl FragmentPass {
         let mut owners = Vec::new();
         let mut windows = Vec::new();
         for (index, canary) in canaries.iter().enumerate() {
-            let random = canary.random_part();
-            let starts: Vec<usize> = random.char_indices().map(|(at, _)| at).chain([random.len()]).collect();
-            let length = canary.fragment_len();
-            for pair in starts.windows(length + 1) {
-                windows.push(random.as_bytes()[pair[0]..pair[length]].to_vec());
+            for window in canary.fragment_windows() {
+                windows.push(window.as_bytes());
                 owners.push(index);
             }
         }

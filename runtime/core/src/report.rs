@@ -135,10 +135,10 @@ pub fn json(input: &ReportInput<'_>) -> String {
 /// The Asana comment (`html_text`): evidence summary, caveats and a link, in Asana's rich text.
 pub fn comment(headline: &str, summary: &str, caveats: &[String], link: &str) -> String {
     let caveats: String = caveats.iter().map(|c| format!("<li>{}</li>", escape_html(c))).collect();
+    let summary = if summary.is_empty() { String::new() } else { format!("\n{}", escape_html(summary)) };
     format!(
-        "<body><strong>{}</strong>\n{}\n<ul>{caveats}</ul>\n<a href=\"{}\">Run details and full report</a></body>",
+        "<body><strong>{}</strong>{summary}\n<ul>{caveats}</ul>\n<a href=\"{}\">Run details and full report</a></body>",
         escape_html(headline),
-        escape_html(summary),
         escape_html(link),
     )
 }

@@ -40,7 +40,7 @@ pub(super) fn decode_streams(buffer: &[u8], on_decoded: &mut dyn FnMut(Decoded))
         };
         if !bytes.is_empty() {
             resume = at + consumed.max(1);
-            on_decoded(Decoded { bytes, step, map: OffsetMap::opaque(at) });
+            on_decoded(Decoded { bytes, step, map: OffsetMap::opaque(at, consumed) });
         }
     }
 }

@@ -68,15 +68,17 @@ struct OffsetMap {
     /// Source bytes per decoded byte, as (numerator, denominator); (0, 1) for compressed runs,
     /// whose every position maps to where the stream starts.
     ratio: (usize, usize),
+    /// For compressed runs, how many source bytes the stream took.
+    opaque_len: usize,
 }
 
 impl OffsetMap {
     fn new(source_start: usize, ratio: (usize, usize)) -> OffsetMap {
-        OffsetMap { checkpoints: vec![(0, source_start)], ratio }
+        OffsetMap { checkpoints: vec![(0, source_start)], ratio, opaque_len: 0 }
     }
 
-    fn opaque(source_start: usize) -> OffsetMap {
-        OffsetMap::new(source_start, (0, 1))
+    fn opaque(source_start: usize, source_len: usize) -> OffsetMap {
+        OffsetMap { opaque_len: source_len, ..OffsetMap::new(source_start, (0, 1)) }
     }
 
     fn mark(&mut self, decoded: usize, source: usize) {
@@ -137,23 +139,32 @@ impl DecodingPass {
     /// at the top level the fragment pass has already looked.
     pub(crate) fn find(&self, haystack: &[u8], fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
         if self.context.reach > 0 {
-            self.search(haystack, &mut Vec::new(), fragments, hits);
+            self.search(haystack, None, &mut Vec::new(), fragments, hits);
         }
     }
 
-    fn search(&self, buffer: &[u8], frames: &mut Vec<Frame>, fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
+    /// Searches `buffer`, decoded from `parent` by the last of `frames`.
+    fn search(&self, buffer: &[u8], parent: Option<&[u8]>, frames: &mut Vec<Frame>, fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
         let mut found = Vec::new();
         self.raw.for_each_match(buffer, |m| found.push(RawHit::exact(m.pattern().as_usize(), m.start(), m.end(), String::new())));
         if !frames.is_empty() {
             fragments.find(buffer, "fragment", &mut found);
         }
+        // Bytes an escape decoder copied through unchanged are the parent level's to report.
+        let copied_verbatim = |hit: &RawHit| match (parent, frames.last()) {
+            (Some(parent), Some(frame)) if !frame.map.is_opaque() => {
+                parent.get(frame.map.to_source(hit.start)..frame.map.to_source(hit.end)) == Some(&buffer[hit.start..hit.end])
+            }
+            _ => false,
+        };
+        found.retain(|hit| !copied_verbatim(hit));
         hits.extend(found.into_iter().map(|hit| locate(frames, hit)));
         if frames.len() == MAX_DEPTH {
             return;
         }
         for_each_decoded(buffer, &self.context, &mut |decoded| {
             frames.push(Frame { step: decoded.step, map: decoded.map });
-            self.search(&decoded.bytes, frames, fragments, hits);
+            self.search(&decoded.bytes, Some(buffer), frames, fragments, hits);
             frames.pop();
         });
     }
@@ -181,7 +192,8 @@ fn pieces(start: usize, end: usize, max: usize) -> impl Iterator<Item = (usize, 
 }
 
 /// Turns a hit in the innermost decoded buffer into one in the haystack, naming the chain
-/// outermost step first, e.g. `json→base64(shift 1)`.
+/// outermost step first, e.g. `json→base64(shift 1)`. A hit inside a compressed stream spans
+/// the whole stream, and keeps its span inside the stream's output to tell occurrences apart.
 fn locate(frames: &[Frame], hit: RawHit) -> RawHit {
     let (mut start, mut end) = (hit.start, hit.end);
     let mut inner = None;
@@ -192,7 +204,7 @@ fn locate(frames: &[Frame], hit: RawHit) -> RawHit {
             inner = Some((start, end));
         }
         start = frame.map.to_source(start);
-        end = frame.map.to_source(end).max(start);
+        end = if frame.map.is_opaque() { start + frame.map.opaque_len } else { frame.map.to_source(end).max(start) };
     }
     labels.reverse();
     if !hit.encoding.is_empty() {
@@ -214,7 +226,7 @@ mod tests {
         assert_eq!(map.to_source(4), 105);
         map.mark(57, 178);
         assert_eq!(map.to_source(60), 182);
-        assert_eq!(OffsetMap::opaque(7).to_source(1000), 7);
+        assert_eq!(OffsetMap::opaque(7, 20).to_source(1000), 7);
     }
 
     #[test]

@@ -247,7 +247,7 @@ const JSON_STYLES: &[JsonStyle] = &[
 
 fn json_escape(text: &str, style: &JsonStyle) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let mut unicode_escape = |out: &mut String, c: char| {
+    let unicode_escape = |out: &mut String, c: char| {
         for unit in c.encode_utf16(&mut [0u16; 2]) {
             if style.upper_hex {
                 out.push_str(&format!("\\u{unit:04X}"));
@@ -294,16 +294,18 @@ const LATIN1_LETTER_NAMES: [&str; 64] = [
     "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc", "uuml", "yacute", "thorn", "yuml",
 ];
 
-/// The escapes every HTML escaper makes for markup characters, given its choice for quotes.
-fn markup_entity(c: char, quote: &'static str, apostrophe: &'static str) -> Option<String> {
-    Some(match c {
-        '&' => "&amp;".into(),
-        '<' => "&lt;".into(),
-        '>' => "&gt;".into(),
-        '"' => quote.into(),
-        '\'' => apostrophe.into(),
-        _ => return None,
-    })
+/// The escapes every HTML escaper makes for markup characters, given its choice for quotes
+/// (`None`: left as they are).
+fn markup_entity(c: char, quote: Option<&str>, apostrophe: Option<&str>) -> Option<String> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => quote,
+        '\'' => apostrophe,
+        _ => None,
+    }
+    .map(str::to_owned)
 }
 
 fn html_escape(text: &str, entity: impl Fn(char) -> Option<String>) -> Vec<u8> {
@@ -319,17 +321,24 @@ fn html_escape(text: &str, entity: impl Fn(char) -> Option<String>) -> Vec<u8> {
 
 fn push_html_forms(text: &str, set: &mut VariantSet) {
     // Python's html.escape, askama.
-    set.push("html", html_escape(text, |c| markup_entity(c, "&quot;", "&#x27;")));
+    set.push("html", html_escape(text, |c| markup_entity(c, Some("&quot;"), Some("&#x27;"))));
     // PHP's htmlspecialchars, Jinja.
-    set.push("html", html_escape(text, |c| markup_entity(c, "&quot;", "&#39;")));
-    set.push("html", html_escape(text, |c| markup_entity(c, "&quot;", "&#039;")));
+    set.push("html", html_escape(text, |c| markup_entity(c, Some("&quot;"), Some("&#39;"))));
+    set.push("html", html_escape(text, |c| markup_entity(c, Some("&quot;"), Some("&#039;"))));
     // Go's html.EscapeString and html/template.
-    set.push("html", html_escape(text, |c| markup_entity(c, "&#34;", "&#39;")));
+    set.push("html", html_escape(text, |c| markup_entity(c, Some("&#34;"), Some("&#39;"))));
+    // Text-node escapers leave quotes alone (`html_escape::encode_text`, `html.escape(s, False)`).
+    set.push("html(text)", html_escape(text, |c| markup_entity(c, None, None)));
+    // OWASP-style "safe" escaping also covers the slash.
+    set.push(
+        "html(safe)",
+        html_escape(text, |c| if c == '/' { Some("&#x2F;".into()) } else { markup_entity(c, Some("&quot;"), Some("&#x27;")) }),
+    );
     // PHP's htmlentities: names for the Latin-1 letters too.
     set.push(
         "html(named)",
         html_escape(text, |c| {
-            markup_entity(c, "&quot;", "&apos;").or_else(|| match u32::from(c) {
+            markup_entity(c, Some("&quot;"), Some("&apos;")).or_else(|| match u32::from(c) {
                 code @ 0xC0..=0xFF => Some(format!("&{};", LATIN1_LETTER_NAMES[(code - 0xC0) as usize])),
                 code if code > 0x7F => Some(format!("&#{code};")),
                 _ => None,
@@ -344,6 +353,10 @@ fn push_html_forms(text: &str, set: &mut VariantSet) {
     set.push(
         "html(hex)",
         html_escape(text, |c| (!c.is_ascii_alphanumeric()).then(|| format!("&#x{:x};", u32::from(c)))),
+    );
+    set.push(
+        "html(hex, upper)",
+        html_escape(text, |c| (!c.is_ascii_alphanumeric()).then(|| format!("&#x{:X};", u32::from(c)))),
     );
 }
 
@@ -423,6 +436,8 @@ mod tests {
         assert!(text("html").contains(&"Ab3/x+Q=:z&amp;&quot;&lt;%é9kLm".to_owned()));
         assert!(text("html").contains(&"Ab3/x+Q=:z&amp;&#34;&lt;%é9kLm".to_owned()));
         assert_eq!(text("html(named)"), ["Ab3/x+Q=:z&amp;&quot;&lt;%&eacute;9kLm"]);
+        assert_eq!(text("html(text)"), ["Ab3/x+Q=:z&amp;\"&lt;%é9kLm"]);
+        assert_eq!(text("html(safe)"), ["Ab3&#x2F;x+Q=:z&amp;&quot;&lt;%é9kLm"]);
         assert_eq!(text("html(decimal)"), ["Ab3&#47;x&#43;Q&#61;&#58;z&#38;&#34;&#60;&#37;&#233;9kLm"]);
         assert_eq!(text("html(hex)"), ["Ab3&#x2f;x&#x2b;Q&#x3d;&#x3a;z&#x26;&#x22;&#x3c;&#x25;&#xe9;9kLm"]);
         // Rust's Debug agrees with JSON on this secret (deduplicated), not on control characters.
