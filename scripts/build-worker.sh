@@ -14,7 +14,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="${AGENCY_TOOLS_DIR:-$ROOT/.tools}"
+# Per user, not per clone: a fresh clone (as CI makes) reuses tools already built here.
+TOOLS="${AGENCY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agency-os/tools}"
 CRATE_DIR="$ROOT/runtime/worker"
 
 PROFILE_FLAG="--release"

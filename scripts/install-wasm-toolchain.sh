@@ -8,7 +8,7 @@
 #                      (one of its locked deps is missing from the index)   -> $TOOLS/bin
 #   wrangler         4.86.0, pinned in package.json/package-lock.json, `npm ci` -> node_modules
 #
-# $TOOLS defaults to <repo>/.tools (gitignored); override with AGENCY_TOOLS_DIR.
+# $TOOLS defaults to ~/.cache/agency-os/tools (shared by every clone); override with AGENCY_TOOLS_DIR.
 # A warm run (everything present at the right version) installs nothing and
 # takes a few seconds. Safe under CI=true, as root, non-interactively.
 set -euo pipefail
@@ -16,7 +16,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="${AGENCY_TOOLS_DIR:-$ROOT/.tools}"
+# Per user, not per clone: a fresh clone (as CI makes) reuses tools already built here.
+TOOLS="${AGENCY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agency-os/tools}"
 WORKER_BUILD_VERSION="0.8.7"
 WRANGLER_VERSION="4.86.0"
 APT_PACKAGES=(rustc-web cargo-web rust-web-src lld)

@@ -5,8 +5,13 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::box_api::{BoxFileFixture, BoxFolderFixture, BoxSetup};
 use crate::credential::MintHook;
 use crate::fault::FaultSpec;
+use crate::google_ads::{GoogleAdsFixture, GoogleAdsSetup};
+use crate::harvest::HarvestFixture;
+use crate::meta::{MetaAdAccountFixture, MetaSetup};
+use crate::pagespeed::PageSpeedSetup;
 
 /// A by-value builder for every fake's configuration.
 #[derive(Clone)]
@@ -20,6 +25,11 @@ pub struct FakesConfig {
     /// Fixed loopback ports by server key (a fake's name, or a `BaseUrls` field).
     pub(crate) ports: BTreeMap<String, u16>,
     pub(crate) asana_webhooks: AsanaWebhookOptions,
+    pub(crate) box_setup: BoxSetup,
+    pub(crate) google_ads: GoogleAdsSetup,
+    pub(crate) pagespeed: PageSpeedSetup,
+    pub(crate) meta: MetaSetup,
+    pub(crate) harvest: HarvestFixture,
 }
 
 /// How fake Asana's `POST /webhooks` treats targets and its answer.
@@ -89,6 +99,11 @@ impl FakesConfig {
             mint_hooks: Vec::new(),
             ports: BTreeMap::new(),
             asana_webhooks: AsanaWebhookOptions::default(),
+            box_setup: BoxSetup::default(),
+            google_ads: GoogleAdsSetup::default(),
+            pagespeed: PageSpeedSetup::default(),
+            meta: MetaSetup::default(),
+            harvest: HarvestFixture::default(),
         }
     }
 
@@ -97,6 +112,53 @@ impl FakesConfig {
     /// with several servers). Starting fails if the port cannot be bound.
     pub fn port(mut self, key: &str, port: u16) -> Self {
         self.ports.insert(key.into(), port);
+        self
+    }
+
+    /// A Box folder (the root, `"0"`, always exists).
+    pub fn box_folder(mut self, folder: BoxFolderFixture) -> Self {
+        self.box_setup.folders.push(folder);
+        self
+    }
+
+    /// A Box file, listed in its folder and downloadable.
+    pub fn box_file(mut self, file: BoxFileFixture) -> Self {
+        self.box_setup.files.push(file);
+        self
+    }
+
+    /// A Google Ads customer (default when none is given: customer
+    /// `google_ads::DEFAULT_CUSTOMER_ID`, no manager).
+    pub fn google_ads_customer(mut self, customer_id: &str, fixture: GoogleAdsFixture) -> Self {
+        self.google_ads
+            .customers
+            .push((customer_id.into(), fixture));
+        self
+    }
+
+    /// Whether Google Ads requires `developer-token` (default true); when
+    /// not, a token that is sent must still be right.
+    pub fn google_ads_developer_token_required(mut self, required: bool) -> Self {
+        self.google_ads.developer_token_required = required;
+        self
+    }
+
+    /// A URL Lighthouse cannot load: PageSpeed answers `FAILED_DOCUMENT_REQUEST`.
+    pub fn pagespeed_failing_url(mut self, url: &str) -> Self {
+        self.pagespeed.failing_urls.push(url.into());
+        self
+    }
+
+    /// A Meta ad account, by its digits (without `act_`). Default when none
+    /// is given: `meta::DEFAULT_AD_ACCOUNT_ID`.
+    pub fn meta_ad_account(mut self, account_id: &str, fixture: MetaAdAccountFixture) -> Self {
+        self.meta.ad_accounts.push((account_id.into(), fixture));
+        self
+    }
+
+    /// The Harvest account (default: [`HarvestFixture::default`]).
+    pub fn harvest(mut self, fixture: HarvestFixture) -> Self {
+        self.harvest = fixture;
         self
     }
 
@@ -159,7 +221,7 @@ impl FakesConfig {
     }
 }
 
-fn unique_by_key<T>(
+pub(crate) fn unique_by_key<T>(
     entries: impl Iterator<Item = (String, T)>,
     kind: &'static str,
 ) -> Result<BTreeMap<String, T>, FakesError> {

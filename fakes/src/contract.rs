@@ -476,7 +476,9 @@ impl FieldListSpecs {
     fn check(&self, type_name: &str, value: &Value, at: &str, errors: &mut Vec<String>) {
         let type_name = type_name.trim();
         let mut wrong = |expected: &str| {
-            errors.push(format!("at {at:?}: {value} is not {expected} ({type_name})"));
+            errors.push(format!(
+                "at {at:?}: {value} is not {expected} ({type_name})"
+            ));
         };
         if let Some(inner) = type_name
             .strip_prefix("list<")

@@ -71,11 +71,12 @@ impl CredentialLocation {
                 .map_or(Presented::Missing, |(_, value)| {
                     Presented::Value(value.into_owned())
                 }),
-            CredentialLocation::Header(name) => {
-                request.headers.get(name).map_or(Presented::Missing, |value| {
+            CredentialLocation::Header(name) => request
+                .headers
+                .get(name)
+                .map_or(Presented::Missing, |value| {
                     Presented::Value(String::from_utf8_lossy(value.as_bytes()).into_owned())
-                })
-            }
+                }),
             CredentialLocation::FirstOf(locations) => locations
                 .iter()
                 .map(|location| location.read(request))

@@ -19,8 +19,9 @@ pub(crate) struct ProviderError {
     /// Headers the answer carries (Box's `WWW-Authenticate`, Meta's usage headers).
     pub headers: Vec<(&'static str, String)>,
     /// Shape-specific detail: Box's `context_info`, the legacy Google
-    /// `errors[]` entry's `{domain, reason}`.
-    pub context: Option<Value>,
+    /// `errors[]` entry's `{domain, reason}`. Boxed: the error travels in
+    /// every handler's `Result`, so it stays small.
+    pub context: Option<Box<Value>>,
 }
 
 impl ProviderError {
@@ -51,7 +52,7 @@ impl ProviderError {
     }
 
     pub fn context(mut self, context: Value) -> Self {
-        self.context = Some(context);
+        self.context = Some(Box::new(context));
         self
     }
 }
@@ -450,7 +451,7 @@ fn render_box(error: &ProviderError, echoed: Option<&str>) -> Value {
         "request_id": crate::synthetic::random_hex(6),
     });
     if let Some(context) = &error.context {
-        body["context_info"] = context.clone();
+        body["context_info"] = (**context).clone();
     }
     body
 }
@@ -472,7 +473,11 @@ fn google_legacy_reason(status: u16) -> &'static str {
     }
 }
 
-fn render_google_legacy(service: &'static str, error: &ProviderError, echoed: Option<&str>) -> Value {
+fn render_google_legacy(
+    service: &'static str,
+    error: &ProviderError,
+    echoed: Option<&str>,
+) -> Value {
     let mut body = ErrorShape::GoogleApi { service }.render(error, false);
     let text = |key: &str| {
         error
@@ -574,7 +579,10 @@ fn google_ads_fault(status: u16) -> ProviderError {
             "internalError.TRANSIENT_ERROR",
             "The service is currently unavailable.",
         ),
-        _ if status >= 500 => ("internalError.INTERNAL_ERROR", "An internal error has occurred."),
+        _ if status >= 500 => (
+            "internalError.INTERNAL_ERROR",
+            "An internal error has occurred.",
+        ),
         _ => return ProviderError::new(status, reason_phrase(status)),
     };
     ProviderError::new(status, message).code(code)
@@ -598,8 +606,11 @@ pub(crate) const META_DEFAULT_THROTTLE_CODE: &str = "80000";
 /// | other 5xx | as given | 2 (service, transient) |
 pub(crate) fn meta_fault(status: u16, throttle_code: &'static str) -> ProviderError {
     match status {
-        401 => ProviderError::new(400, "Invalid OAuth access token - Cannot parse access token")
-            .code("190"),
+        401 => ProviderError::new(
+            400,
+            "Invalid OAuth access token - Cannot parse access token",
+        )
+        .code("190"),
         403 => ProviderError::new(400, "(#200) Permissions error").code("200"),
         404 => ProviderError::new(400, "Unsupported get request.").code("100/33"),
         429 => ProviderError::new(400, meta_throttle_message(throttle_code)).code(throttle_code),
@@ -648,7 +659,9 @@ fn meta_default_subcode(code: u32) -> Option<u32> {
 }
 
 fn render_meta(error: &ProviderError, echoed: Option<&str>) -> Value {
-    let code = error.code.unwrap_or_else(|| meta_default_code(error.status));
+    let code = error
+        .code
+        .unwrap_or_else(|| meta_default_code(error.status));
     let (number, subcode) = match code.split_once('/') {
         Some((number, subcode)) => (number, subcode.parse().ok()),
         None => (code, None),

@@ -29,7 +29,9 @@ pub(crate) use crate::wire_faults::WireFault;
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// `"asana" | "google_oauth" | "ga4" | "ai_gateway" | "accuranker" |
-    /// "dataforseo" | "semrush" | "ahrefs" | "browser_run"` (and every other fake's name).
+    /// "dataforseo" | "semrush" | "ahrefs" | "browser_run" | "box_auth" | "box_api" |
+    /// "box_upload" | "box_download" | "google_ads" | "pagespeed" | "meta" | "harvest"`
+    /// (and every other fake's name).
     pub fake: String,
     /// A named endpoint of that fake, e.g. `"get_task"`, `"run_report"`.
     pub endpoint: String,

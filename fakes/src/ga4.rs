@@ -29,7 +29,7 @@ const MAX_DIMENSIONS: usize = 9;
 const MAX_METRICS: usize = 10;
 
 // Google's standard texts for a missing and a rejected OAuth token.
-const CREDENTIALS_MISSING: &str = "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
+pub(crate) const CREDENTIALS_MISSING: &str = "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
 const CREDENTIALS_INVALID: &str = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
 
 pub(crate) struct Ga4 {

@@ -88,8 +88,7 @@ pub(crate) struct GoogleAds {
 
 // [secondary] wordings, from captured GoogleAdsFailure bodies in client code and issues.
 const OAUTH_TOKEN_INVALID: &str = "The OAuth access token is invalid.";
-const DEVELOPER_TOKEN_MISSING: &str =
-    "The developer-token parameter is required for all requests.";
+const DEVELOPER_TOKEN_MISSING: &str = "The developer-token parameter is required for all requests.";
 const DEVELOPER_TOKEN_INVALID: &str = "The developer token is not valid.";
 /// §3c, verified example (trimmed where the notes trim it).
 const USER_PERMISSION_DENIED: &str = "User doesn't have permission to access customer. Note: If you're accessing a client customer, the manager's customer id must be set in the 'login-customer-id' header. See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid";
@@ -116,21 +115,21 @@ impl GoogleAds {
                 .code("requestError.DEVELOPER_TOKEN_PARAMETER_MISSING"),
         );
         let setup = &config.google_ads;
-        let mut customers = crate::config::unique_by_key(
-            setup.customers.iter().cloned(),
-            "Google Ads customer",
-        )?;
+        let mut customers =
+            crate::config::unique_by_key(setup.customers.iter().cloned(), "Google Ads customer")?;
         if customers.is_empty() {
             customers.insert(DEFAULT_CUSTOMER_ID.into(), GoogleAdsFixture::default());
         }
         for (customer_id, fixture) in &customers {
             let digits = |id: &str| !id.is_empty() && id.bytes().all(|byte| byte.is_ascii_digit());
-            if !digits(customer_id) || !fixture.manager_customer_id.as_deref().is_none_or(digits)
-            {
+            if !digits(customer_id) || !fixture.manager_customer_id.as_deref().is_none_or(digits) {
                 return Err(invalid_fixture(customer_id, "customer ids are digits only"));
             }
             if fixture.batch_size == Some(0) {
-                return Err(invalid_fixture(customer_id, "batch_size must be at least 1"));
+                return Err(invalid_fixture(
+                    customer_id,
+                    "batch_size must be at least 1",
+                ));
             }
         }
         let (auth, optional_developer_token) = if setup.developer_token_required {
@@ -185,7 +184,10 @@ impl Provider for GoogleAds {
         {
             return Err(ProviderError::new(
                 404,
-                format!("The requested URL {} was not found on this server.", request.url.path()),
+                format!(
+                    "The requested URL {} was not found on this server.",
+                    request.url.path()
+                ),
             ));
         }
         if let Some(check) = &self.optional_developer_token {
@@ -196,10 +198,15 @@ impl Provider for GoogleAds {
         let customer_id = params.get("customer_id");
         if !customer_id.bytes().all(|byte| byte.is_ascii_digit()) {
             // [unverified] code; the API wants digits only, no dashes (§3c).
-            return Err(ProviderError::new(400, format!("Invalid customer ID '{customer_id}'."))
-                .code("requestError.INVALID_CUSTOMER_ID"));
+            return Err(
+                ProviderError::new(400, format!("Invalid customer ID '{customer_id}'."))
+                    .code("requestError.INVALID_CUSTOMER_ID"),
+            );
         }
-        let fixture = self.customers.get(customer_id).ok_or_else(permission_denied)?;
+        let fixture = self
+            .customers
+            .get(customer_id)
+            .ok_or_else(permission_denied)?;
         let login_customer_id = request
             .headers
             .get("login-customer-id")
@@ -243,7 +250,8 @@ impl Provider for GoogleAds {
 }
 
 fn permission_denied() -> ProviderError {
-    ProviderError::new(403, USER_PERMISSION_DENIED).code("authorizationError.USER_PERMISSION_DENIED")
+    ProviderError::new(403, USER_PERMISSION_DENIED)
+        .code("authorizationError.USER_PERMISSION_DENIED")
 }
 
 fn query_error(code: &'static str, message: String) -> ProviderError {
@@ -383,7 +391,9 @@ impl Query {
     }
 
     fn selects_metrics(&self) -> bool {
-        self.fields.iter().any(|field| field.starts_with("metrics."))
+        self.fields
+            .iter()
+            .any(|field| field.starts_with("metrics."))
     }
 
     fn selects(&self, field: &str) -> bool {
@@ -622,10 +632,18 @@ impl Stream<'_> {
         rows
     }
 
-    /// One entity's figures for one day (`None`: all time, for queries without dates).
+    /// One entity's figures for one day (`None`: all time, for queries
+    /// without dates). The customer's are the sum of its campaigns'.
     fn daily(&self, campaign: Option<usize>, date: Option<Date>) -> Figures {
-        let campaign = campaign.map(|index| self.campaign_id(index)).unwrap_or_default();
-        let date = date.map(|date| date.to_string()).unwrap_or_else(|| "all_time".into());
+        let Some(campaign) = campaign else {
+            return (0..self.campaigns).fold(Figures::default(), |sum, index| {
+                sum.add(self.daily(Some(index), date))
+            });
+        };
+        let campaign = self.campaign_id(campaign);
+        let date = date
+            .map(|date| date.to_string())
+            .unwrap_or_else(|| "all_time".into());
         let hash = |salt: &str| synthetic::stable_u64(&[self.customer_id, &campaign, &date, salt]);
         let impressions = 500 + hash("impressions") % 20_000;
         let clicks = impressions * (1 + hash("ctr") % 80) / 1_000;
@@ -647,29 +665,44 @@ impl Stream<'_> {
     }
 
     fn campaign_resource(&self, index: usize) -> String {
-        format!("customers/{}/campaigns/{}", self.customer_id, self.campaign_id(index))
+        format!(
+            "customers/{}/campaigns/{}",
+            self.customer_id,
+            self.campaign_id(index)
+        )
     }
 
     fn row(&self, key: &RowKey, figures: &Figures) -> Value {
         let mut row = Map::new();
         // The FROM resource's resourceName comes back whether selected or not.
         match key.campaign {
-            Some(index) => row.insert("campaign".into(), json!({ "resourceName": self.campaign_resource(index) })),
-            None => row.insert("customer".into(), json!({ "resourceName": format!("customers/{}", self.customer_id) })),
+            Some(index) => row.insert(
+                "campaign".into(),
+                json!({ "resourceName": self.campaign_resource(index) }),
+            ),
+            None => row.insert(
+                "customer".into(),
+                json!({ "resourceName": format!("customers/{}", self.customer_id) }),
+            ),
         };
         for field in &self.query.fields {
-            let (prefix, name) = field.split_once('.').expect("Query::parse checked the field");
+            let (prefix, name) = field
+                .split_once('.')
+                .expect("Query::parse checked the field");
             let value = match prefix {
                 "customer" => self.customer_field(name),
                 "campaign" => self.campaign_field(key.campaign.expect("campaign rows"), name),
                 "metrics" => figures.metric(name),
-                _ => json!(key.date.expect("segments.date rows carry a date").to_string()),
+                _ => json!(key
+                    .date
+                    .expect("segments.date rows carry a date")
+                    .to_string()),
             };
-            let resource = row
-                .entry(prefix.to_owned())
-                .or_insert_with(|| json!({}));
+            let resource = row.entry(prefix.to_owned()).or_insert_with(|| json!({}));
             match prefix {
-                "customer" => resource["resourceName"] = json!(format!("customers/{}", self.customer_id)),
+                "customer" => {
+                    resource["resourceName"] = json!(format!("customers/{}", self.customer_id))
+                }
                 "campaign" => {
                     resource["resourceName"] =
                         json!(self.campaign_resource(key.campaign.expect("campaign rows")))
@@ -701,14 +734,21 @@ impl Stream<'_> {
                 }
             }
             "status" => json!("ENABLED"),
-            _ => json!(["SEARCH", "SEARCH", "DISPLAY", "PERFORMANCE_MAX", "VIDEO"]
-                [index % CAMPAIGN_NAMES.len()]),
+            _ => json!(
+                ["SEARCH", "SEARCH", "DISPLAY", "PERFORMANCE_MAX", "VIDEO"]
+                    [index % CAMPAIGN_NAMES.len()]
+            ),
         }
     }
 
     /// The streamed answer: `rows` in batches of `batch_size`, one requestId
     /// for the whole stream, the summary row on the last batch.
-    fn batches(&self, rows: Vec<(RowKey, Figures)>, summary: SummarySetting, batch_size: usize) -> Value {
+    fn batches(
+        &self,
+        rows: Vec<(RowKey, Figures)>,
+        summary: SummarySetting,
+        batch_size: usize,
+    ) -> Value {
         let field_mask = self
             .query
             .fields
@@ -725,7 +765,10 @@ impl Stream<'_> {
             .fold(Figures::default(), |sum, (_, figures)| sum.add(*figures));
         let results: Vec<Value> = match summary {
             SummarySetting::Only => Vec::new(),
-            _ => rows.iter().map(|(key, figures)| self.row(key, figures)).collect(),
+            _ => rows
+                .iter()
+                .map(|(key, figures)| self.row(key, figures))
+                .collect(),
         };
         let mut batches: Vec<Value> = results
             .chunks(batch_size)

@@ -196,7 +196,9 @@ impl Harvest {
                         .parse::<usize>()
                         .ok()
                         .filter(|value| (min..=max).contains(value))
-                        .ok_or_else(|| unprocessable(format!("{name} must be between {min} and {max}")))
+                        .ok_or_else(|| {
+                            unprocessable(format!("{name} must be between {min} and {max}"))
+                        })
                 })
                 .transpose()
         };
@@ -306,7 +308,10 @@ impl Harvest {
         if !blank.is_empty() {
             return Err(unprocessable(blank.join(", ")));
         }
-        let (project_id, task_id) = (body.project_id.unwrap_or_default(), body.task_id.unwrap_or_default());
+        let (project_id, task_id) = (
+            body.project_id.unwrap_or_default(),
+            body.task_id.unwrap_or_default(),
+        );
         let spent_date = body.spent_date.unwrap_or_default();
         let spent_date = synthetic::parse_date(&spent_date)
             .ok_or_else(|| unprocessable("Spent date is not a valid date".into()))?;
@@ -325,7 +330,10 @@ impl Harvest {
             .iter()
             .find(|task| task.id == task_id)
             .ok_or_else(|| unprocessable("Task is not assigned to the project".into()))?;
-        if body.hours.is_some_and(|hours| !(0.0..=24.0).contains(&hours)) {
+        if body
+            .hours
+            .is_some_and(|hours| !(0.0..=24.0).contains(&hours))
+        {
             return Err(unprocessable("Hours must be between 0 and 24".into()));
         }
 
@@ -334,7 +342,9 @@ impl Harvest {
         let is_running = body.hours.is_none() && body.ended_time.is_none();
         let hours = body.hours.unwrap_or(0.0);
         let assignment_id = |kind: &str, id: u64| {
-            100_000_000 + synthetic::stable_u64(&[kind, &project.id.to_string(), &id.to_string()]) % 900_000_000
+            100_000_000
+                + synthetic::stable_u64(&[kind, &project.id.to_string(), &id.to_string()])
+                    % 900_000_000
         };
         let entry = json!({
             "id": self.next_id.fetch_add(1, Ordering::Relaxed),

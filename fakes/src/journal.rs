@@ -7,7 +7,8 @@ use wiremock::Request;
 /// One request a fake received, and the status it answered.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
-    /// `"asana"`, `"google_oauth"`, `"ga4"`, `"ai_gateway"`.
+    /// The fake's name, as in a [`crate::FaultSpec`]: `"asana"`, `"google_oauth"`,
+    /// `"ga4"`, `"ai_gateway"`, `"box_api"`, `"meta"`, ….
     pub fake: &'static str,
     /// The endpoint name it was routed to; `None` when no endpoint matched.
     pub endpoint: Option<&'static str>,

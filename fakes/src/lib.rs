@@ -30,10 +30,15 @@ pub mod accuranker;
 pub mod ahrefs;
 pub mod ai_gateway;
 pub mod asana;
+pub mod box_api;
 pub mod browser_run;
 pub mod dataforseo;
 pub mod ga4;
+pub mod google_ads;
 pub mod google_oauth;
+pub mod harvest;
+pub mod meta;
+pub mod pagespeed;
 pub mod semrush;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +48,10 @@ pub use asana::{AsanaFake, SignatureMode, WebhookRequest};
 pub use config::{AsanaWebhookOptions, FakesConfig, FakesError, Ga4Fixture, TaskFixture};
 pub use fault::FaultSpec;
 pub use journal::RecordedRequest;
+pub use box_api::{BoxFile, BoxFileFixture, BoxFolderFixture};
+pub use google_ads::GoogleAdsFixture;
+pub use harvest::{HarvestFixture, HarvestProjectFixture, HarvestTaskFixture, HarvestUserFixture};
+pub use meta::MetaAdAccountFixture;
 
 use accuranker::AccuRanker;
 use ahrefs::Ahrefs;
@@ -57,6 +66,11 @@ use ga4::Ga4;
 use google_oauth::GoogleOAuth;
 use journal::Journal;
 use server::{FakeEndpoints, Listening, ServerContext};
+use box_api::{BoxApi, BoxAuth, BoxDownload, BoxStore, BoxUpload};
+use google_ads::GoogleAds;
+use harvest::Harvest;
+use meta::Meta;
+use pagespeed::PageSpeed;
 
 /// Every fake and its endpoint names: what a [`FaultSpec`] may name.
 const FAKE_ENDPOINTS: &[FakeEndpoints] = &[
@@ -69,6 +83,14 @@ const FAKE_ENDPOINTS: &[FakeEndpoints] = &[
     FakeEndpoints::of::<Semrush>(),
     FakeEndpoints::of::<Ahrefs>(),
     FakeEndpoints::of::<BrowserRun>(),
+    FakeEndpoints::of::<BoxAuth>(),
+    FakeEndpoints::of::<BoxApi>(),
+    FakeEndpoints::of::<BoxUpload>(),
+    FakeEndpoints::of::<BoxDownload>(),
+    FakeEndpoints::of::<GoogleAds>(),
+    FakeEndpoints::of::<PageSpeed>(),
+    FakeEndpoints::of::<Meta>(),
+    FakeEndpoints::of::<Harvest>(),
 ];
 
 /// Where the runtime should send each provider's traffic.
@@ -92,6 +114,22 @@ pub struct BaseUrls {
     pub ahrefs: String,
     /// Stands in for `https://api.cloudflare.com/client/v4` (Browser Run).
     pub browser_run: String,
+    /// Stands in for `https://api.box.com` (`/oauth2/token`).
+    pub box_auth: String,
+    /// Stands in for `https://api.box.com/2.0`.
+    pub box_api: String,
+    /// Stands in for `https://upload.box.com/api/2.0`.
+    pub box_upload: String,
+    /// Stands in for `https://dl.boxcloud.com` (where file content's 302 points).
+    pub box_download: String,
+    /// Stands in for `https://googleads.googleapis.com` (paths start `/vNN/`).
+    pub google_ads: String,
+    /// Stands in for `https://www.googleapis.com/pagespeedonline/v5`.
+    pub pagespeed: String,
+    /// Stands in for `https://graph.facebook.com` (paths start `/vNN.0/`).
+    pub meta: String,
+    /// Stands in for `https://api.harvestapp.com/v2`.
+    pub harvest: String,
 }
 
 /// The running fakes. Dropping it stops every server.
@@ -100,8 +138,28 @@ pub struct Fakes {
     journal: Journal,
     asana: AsanaFake,
     ai_gateway: Arc<AiGateway>,
-    // Held only to keep the servers alive: dropping a MockServer stops it.
-    _servers: [Listening; 9],
+    box_store: Arc<BoxStore>,
+    harvest: Arc<Harvest>,
+    // Held only to keep the servers alive: dropping a MockServer stops it
+    // (on a thread of its own: see the Drop impl).
+    servers: Vec<Listening>,
+}
+
+impl Drop for Fakes {
+    /// wiremock's `MockServer::drop` blocks on `verify()`, whose tokio
+    /// `RwLock` reads take coop budget. Dropped inside a task whose budget is
+    /// spent, tokio defers that wake to the scheduler the drop is blocking,
+    /// and it hangs forever. A plain thread has no budget, so the servers are
+    /// dropped there.
+    fn drop(&mut self) {
+        let servers = std::mem::take(&mut self.servers);
+        let dropped = std::thread::spawn(move || drop(servers)).join();
+        if let Err(panic) = dropped {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
 }
 
 impl Fakes {
@@ -120,7 +178,16 @@ impl Fakes {
         ));
 
         let google_oauth = GoogleOAuth::new(&config, Arc::clone(&access_tokens))?;
-        let ga4 = Ga4::new(&config, access_tokens)?;
+        let ga4 = Ga4::new(&config, Arc::clone(&access_tokens))?;
+        let google_ads = GoogleAds::new(&config, access_tokens)?;
+        let pagespeed = PageSpeed::new(&config)?;
+        let box_tokens = Arc::new(TokenMint::new(
+            box_api::MINTED_ACCESS_TOKEN_LABEL,
+            "",
+            config.mint_hooks.clone(),
+        ));
+        let box_store = Arc::new(BoxStore::new(&config)?);
+        let box_auth = BoxAuth::new(&config, Arc::clone(&box_tokens))?;
         let ai_gateway = Arc::new(AiGateway::new(&config)?);
         let accuranker = AccuRanker::new(&config)?;
         let dataforseo = DataForSeo::new(&config)?;
@@ -144,6 +211,30 @@ impl Fakes {
         let ahrefs_server = server::serve(Arc::new(ahrefs), &context).await?;
         let browser_run_server = server::serve(Arc::new(browser_run), &context).await?;
         server::mount(asana_server.server(), Arc::clone(&asana), &context).await;
+        // Box's 302 points at the download host, so that server starts first;
+        // Meta's `paging.next` and Harvest's `links` carry their own base URLs.
+        let box_download_server =
+            server::serve(Arc::new(BoxDownload::new(Arc::clone(&box_store))), &context).await?;
+        let box_api = BoxApi::new(
+            Arc::clone(&box_store),
+            &box_tokens,
+            server::base_url::<BoxDownload>(&box_download_server),
+        );
+        let box_auth_server = server::serve(Arc::new(box_auth), &context).await?;
+        let box_api_server = server::serve(Arc::new(box_api), &context).await?;
+        let box_upload = BoxUpload::new(Arc::clone(&box_store), &box_tokens);
+        let box_upload_server = server::serve(Arc::new(box_upload), &context).await?;
+        let google_ads_server = server::serve(Arc::new(google_ads), &context).await?;
+        let pagespeed_server = server::serve(Arc::new(pagespeed), &context).await?;
+        let meta_server = server::listen::<Meta>(&context).await?;
+        let meta = Meta::new(&config, server::base_url::<Meta>(&meta_server))?;
+        server::mount(meta_server.server(), Arc::new(meta), &context).await;
+        let harvest_server = server::listen::<Harvest>(&context).await?;
+        let harvest = Arc::new(Harvest::new(
+            &config,
+            server::base_url::<Harvest>(&harvest_server),
+        )?);
+        server::mount(harvest_server.server(), Arc::clone(&harvest), &context).await;
         context.check_ports_taken()?;
 
         Ok(Fakes {
@@ -157,11 +248,21 @@ impl Fakes {
                 semrush: server::base_url::<Semrush>(&semrush_server),
                 ahrefs: server::base_url::<Ahrefs>(&ahrefs_server),
                 browser_run: server::base_url::<BrowserRun>(&browser_run_server),
+                box_auth: server::base_url::<BoxAuth>(&box_auth_server),
+                box_api: server::base_url::<BoxApi>(&box_api_server),
+                box_upload: server::base_url::<BoxUpload>(&box_upload_server),
+                box_download: server::base_url::<BoxDownload>(&box_download_server),
+                google_ads: server::base_url::<GoogleAds>(&google_ads_server),
+                pagespeed: server::base_url::<PageSpeed>(&pagespeed_server),
+                meta: server::base_url::<Meta>(&meta_server),
+                harvest: server::base_url::<Harvest>(&harvest_server),
             },
             journal: context.journal().clone(),
             asana: AsanaFake::new(asana),
             ai_gateway,
-            _servers: [
+            box_store,
+            harvest,
+            servers: vec![
                 asana_server,
                 google_oauth_server,
                 ga4_server,
@@ -171,6 +272,14 @@ impl Fakes {
                 semrush_server,
                 ahrefs_server,
                 browser_run_server,
+                box_auth_server,
+                box_api_server,
+                box_upload_server,
+                box_download_server,
+                google_ads_server,
+                pagespeed_server,
+                meta_server,
+                harvest_server,
             ],
         })
     }
@@ -193,6 +302,16 @@ impl Fakes {
     /// (metadata, cache and payload-logging headers, cache hits).
     pub fn ai_gateway_logs(&self) -> Vec<AiGatewayLog> {
         self.ai_gateway.logs()
+    }
+
+    /// Every file fake Box holds, fixtures and uploads, in the order stored.
+    pub fn box_files(&self) -> Vec<BoxFile> {
+        self.box_store.public_files()
+    }
+
+    /// Every time entry fake Harvest holds (the runtime's POSTs), newest first.
+    pub fn harvest_time_entries(&self) -> Vec<serde_json::Value> {
+        self.harvest.time_entries()
     }
 }
 

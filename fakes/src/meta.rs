@@ -40,8 +40,8 @@ const DEFAULT_LIMIT: usize = 25;
 const MAX_LIMIT: usize = 5_000;
 /// Throttle codes a fixture may choose (§4 "Rate limiting").
 const THROTTLE_CODES: [&str; 19] = [
-    "4", "17", "32", "613", "80000", "80001", "80002", "80003", "80004", "80005", "80006",
-    "80007", "80008", "80009", "80010", "80011", "80012", "80013", "80014",
+    "4", "17", "32", "613", "80000", "80001", "80002", "80003", "80004", "80005", "80006", "80007",
+    "80008", "80009", "80010", "80011", "80012", "80013", "80014",
 ];
 const DEFAULT_THROTTLE_CODE: &str = error_shape::META_DEFAULT_THROTTLE_CODE;
 /// Without a `retry_after` knob, a throttled account regains access after this long.
@@ -92,18 +92,26 @@ impl Meta {
             ]),
             Accepts::Value(config.credential(ACCESS_TOKEN_BINDING)?),
             // §4: code 190, HTTP 400 (verified example text).
-            ProviderError::new(400, "Invalid OAuth access token - Cannot parse access token")
-                .code("190"),
+            ProviderError::new(
+                400,
+                "Invalid OAuth access token - Cannot parse access token",
+            )
+            .code("190"),
         )
         // [unverified] Graph's answer to no token at all.
         .when_missing(
             ProviderError::new(400, "An access token is required to request this resource.")
                 .code("104"),
         );
-        let mut fixtures =
-            crate::config::unique_by_key(config.meta.ad_accounts.iter().cloned(), "Meta ad account")?;
+        let mut fixtures = crate::config::unique_by_key(
+            config.meta.ad_accounts.iter().cloned(),
+            "Meta ad account",
+        )?;
         if fixtures.is_empty() {
-            fixtures.insert(DEFAULT_AD_ACCOUNT_ID.into(), MetaAdAccountFixture::default());
+            fixtures.insert(
+                DEFAULT_AD_ACCOUNT_ID.into(),
+                MetaAdAccountFixture::default(),
+            );
         }
         let mut accounts = BTreeMap::new();
         for (id, fixture) in fixtures {
@@ -124,7 +132,9 @@ impl Meta {
                     .iter()
                     .copied()
                     .find(|known| *known == code.to_string())
-                    .ok_or_else(|| invalid("throttle_code must be 4, 17, 32, 613 or 80000-80014"))?,
+                    .ok_or_else(|| {
+                        invalid("throttle_code must be 4, 17, 32, 613 or 80000-80014")
+                    })?,
             };
             accounts.insert(
                 id,
@@ -150,7 +160,12 @@ impl Meta {
     }
 
     /// Meta's usage headers (§4 "Rate limiting"), at `percent` of the limits.
-    fn usage_headers(&self, account_id: &str, percent: u64, regain_seconds: u64) -> Vec<(&'static str, String)> {
+    fn usage_headers(
+        &self,
+        account_id: &str,
+        percent: u64,
+        regain_seconds: u64,
+    ) -> Vec<(&'static str, String)> {
         let app = json!({ "call_count": percent, "total_cputime": percent / 2, "total_time": percent / 2 });
         let business = json!({ account_id: [{
             "type": "ads_insights",
@@ -230,7 +245,10 @@ impl Provider for Meta {
                 .ok_or_else(|| invalid_parameter("Param limit must be a positive integer".into()))?
                 .min(MAX_LIMIT),
         };
-        let page_size = account.fixture.page_size_cap.map_or(limit, |cap| limit.min(cap));
+        let page_size = account
+            .fixture
+            .page_size_cap
+            .map_or(limit, |cap| limit.min(cap));
         let start = match param(&query, "after") {
             None => 0,
             Some(cursor) => decode_cursor(cursor)
@@ -248,7 +266,10 @@ impl Provider for Meta {
             let page_url = |cursor_param: &str, cursor: String| {
                 // The query as it came (access_token included iff it came there), cursor replaced.
                 let mut next = form_urlencoded::Serializer::new(String::new());
-                for (key, value) in query.iter().filter(|(key, _)| key != "after" && key != "before") {
+                for (key, value) in query
+                    .iter()
+                    .filter(|(key, _)| key != "after" && key != "before")
+                {
                     next.append_pair(key, value);
                 }
                 next.append_pair(cursor_param, &cursor);
@@ -275,13 +296,19 @@ impl Provider for Meta {
     /// Faults answer Meta's way: [`error_shape::meta_fault`] maps the status, and
     /// a throttled answer carries usage headers at 100%, its regain time from the
     /// fault's `retry_after` (seconds), never a `Retry-After` header (§4, checklist 4).
-    fn fault_error(&self, status: u16, retry_after: Option<&str>, request: &Request) -> ProviderError {
+    fn fault_error(
+        &self,
+        status: u16,
+        retry_after: Option<&str>,
+        request: &Request,
+    ) -> ProviderError {
         let account = request
             .url
             .path_segments()
             .and_then(|mut segments| segments.nth(1))
             .and_then(|node| self.account(node).ok());
-        let throttle_code = account.map_or(DEFAULT_THROTTLE_CODE, |(_, account)| account.throttle_code);
+        let throttle_code =
+            account.map_or(DEFAULT_THROTTLE_CODE, |(_, account)| account.throttle_code);
         let mut error = error_shape::meta_fault(status, throttle_code);
         if status == 429 {
             let regain = retry_after
@@ -328,7 +355,10 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
         padding += 1;
     }
     let encoded = format!("{trimmed}{}", "=".repeat(padding));
-    String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?.parse().ok()
+    String::from_utf8(STANDARD.decode(encoded).ok()?)
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -441,7 +471,10 @@ impl<'a> Insights<'a> {
                 .map(|field| field.trim().to_owned())
                 .filter(|field| !field.is_empty())
                 .collect(),
-            None => DEFAULT_FIELDS.iter().map(|field| (*field).to_owned()).collect(),
+            None => DEFAULT_FIELDS
+                .iter()
+                .map(|field| (*field).to_owned())
+                .collect(),
         };
         for field in &fields {
             let known = FIELDS.iter().find(|(name, _)| name == field);
@@ -519,16 +552,28 @@ impl<'a> Insights<'a> {
         }
         for campaign in 0..campaigns {
             if self.level == Level::Campaign {
-                objects.push(Object { campaign: Some(campaign), adset: None, ad: None });
+                objects.push(Object {
+                    campaign: Some(campaign),
+                    adset: None,
+                    ad: None,
+                });
                 continue;
             }
             for adset in 0..adsets {
                 if self.level == Level::Adset {
-                    objects.push(Object { campaign: Some(campaign), adset: Some(adset), ad: None });
+                    objects.push(Object {
+                        campaign: Some(campaign),
+                        adset: Some(adset),
+                        ad: None,
+                    });
                     continue;
                 }
                 for ad in 0..ads {
-                    objects.push(Object { campaign: Some(campaign), adset: Some(adset), ad: Some(ad) });
+                    objects.push(Object {
+                        campaign: Some(campaign),
+                        adset: Some(adset),
+                        ad: Some(ad),
+                    });
                 }
             }
         }
@@ -590,7 +635,11 @@ impl<'a> Insights<'a> {
                     continue;
                 }
                 for ad in 0..ads {
-                    leaves.push(Object { campaign: Some(campaign), adset: Some(adset), ad: Some(ad) });
+                    leaves.push(Object {
+                        campaign: Some(campaign),
+                        adset: Some(adset),
+                        ad: Some(ad),
+                    });
                 }
             }
         }
@@ -606,7 +655,9 @@ impl<'a> Insights<'a> {
     }
 
     fn adset_id(&self, object: Object) -> String {
-        (self.base_id() + 100 + (object.campaign.unwrap_or(0) * 10 + object.adset.unwrap_or(0)) as u64)
+        (self.base_id()
+            + 100
+            + (object.campaign.unwrap_or(0) * 10 + object.adset.unwrap_or(0)) as u64)
             .to_string()
     }
 

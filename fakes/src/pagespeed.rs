@@ -48,8 +48,11 @@ impl PageSpeed {
         // §3d: without a key only a tiny shared quota applies and 429s are common
         // [secondary]; the fake makes it certain, so a keyless client is caught.
         .when_missing(
-            ProviderError::new(429, error_shape::google_quota_exceeded(SERVICE, "Queries per day"))
-                .context(legacy_reason("global", "rateLimitExceeded")),
+            ProviderError::new(
+                429,
+                error_shape::google_quota_exceeded(SERVICE, "Queries per day"),
+            )
+            .context(legacy_reason("global", "rateLimitExceeded")),
         );
         Ok(PageSpeed {
             failing_urls: config
@@ -185,20 +188,53 @@ const CATEGORIES: [Category; 4] = [
         key: "performance",
         title: "Performance",
         audits: &[
-            Audit { id: "first-contentful-paint", title: "First Contentful Paint", weight: 10, metric: metric("FCP", 600.0, 4_000.0, 1_800.0, 3_000.0, Unit::Seconds) },
-            Audit { id: "largest-contentful-paint", title: "Largest Contentful Paint", weight: 25, metric: metric("LCP", 900.0, 6_000.0, 2_500.0, 4_000.0, Unit::Seconds) },
-            Audit { id: "total-blocking-time", title: "Total Blocking Time", weight: 30, metric: metric("TBT", 0.0, 900.0, 200.0, 600.0, Unit::Milliseconds) },
-            Audit { id: "cumulative-layout-shift", title: "Cumulative Layout Shift", weight: 25, metric: metric("CLS", 0.0, 0.4, 0.1, 0.25, Unit::Unitless) },
-            Audit { id: "speed-index", title: "Speed Index", weight: 10, metric: metric("SI", 800.0, 7_000.0, 3_400.0, 5_800.0, Unit::Seconds) },
+            Audit {
+                id: "first-contentful-paint",
+                title: "First Contentful Paint",
+                weight: 10,
+                metric: metric("FCP", 600.0, 4_000.0, 1_800.0, 3_000.0, Unit::Seconds),
+            },
+            Audit {
+                id: "largest-contentful-paint",
+                title: "Largest Contentful Paint",
+                weight: 25,
+                metric: metric("LCP", 900.0, 6_000.0, 2_500.0, 4_000.0, Unit::Seconds),
+            },
+            Audit {
+                id: "total-blocking-time",
+                title: "Total Blocking Time",
+                weight: 30,
+                metric: metric("TBT", 0.0, 900.0, 200.0, 600.0, Unit::Milliseconds),
+            },
+            Audit {
+                id: "cumulative-layout-shift",
+                title: "Cumulative Layout Shift",
+                weight: 25,
+                metric: metric("CLS", 0.0, 0.4, 0.1, 0.25, Unit::Unitless),
+            },
+            Audit {
+                id: "speed-index",
+                title: "Speed Index",
+                weight: 10,
+                metric: metric("SI", 800.0, 7_000.0, 3_400.0, 5_800.0, Unit::Seconds),
+            },
         ],
     },
     Category {
         key: "accessibility",
         title: "Accessibility",
         audits: &[
-            binary("color-contrast", "Background and foreground colors have a sufficient contrast ratio", 7),
+            binary(
+                "color-contrast",
+                "Background and foreground colors have a sufficient contrast ratio",
+                7,
+            ),
             binary("image-alt", "Image elements have `[alt]` attributes", 10),
-            binary("html-has-lang", "`<html>` element has a `[lang]` attribute", 7),
+            binary(
+                "html-has-lang",
+                "`<html>` element has a `[lang]` attribute",
+                7,
+            ),
             binary("button-name", "Buttons have an accessible name", 10),
         ],
     },
@@ -207,7 +243,11 @@ const CATEGORIES: [Category; 4] = [
         title: "Best Practices",
         audits: &[
             binary("is-on-https", "Uses HTTPS", 5),
-            binary("errors-in-console", "No browser errors logged to the console", 1),
+            binary(
+                "errors-in-console",
+                "No browser errors logged to the console",
+                1,
+            ),
             binary("deprecations", "Avoids deprecated APIs", 5),
         ],
     },
@@ -217,7 +257,11 @@ const CATEGORIES: [Category; 4] = [
         audits: &[
             binary("document-title", "Document has a `<title>` element", 1),
             binary("meta-description", "Document has a meta description", 1),
-            binary("http-status-code", "Page has successful HTTP status code", 1),
+            binary(
+                "http-status-code",
+                "Page has successful HTTP status code",
+                1,
+            ),
             binary("is-crawlable", "Page isn't blocked from indexing", 1),
         ],
     },
@@ -235,12 +279,7 @@ struct Run {
 impl Run {
     fn from_query(request: &Request) -> Result<Self, ProviderError> {
         let pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
-        let values = |name: &str| {
-            pairs
-                .iter()
-                .filter(move |(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-        };
+        let values = |name: &'static str| values_of(&pairs, name);
         // [unverified] wordings of the parameter errors; the rules are the discovery doc's.
         let requested_url = values("url").next().ok_or_else(|| {
             ProviderError::new(400, "Required parameter: url")
@@ -304,7 +343,11 @@ impl Run {
     fn audit(&self, audit: &Audit) -> (Value, f64) {
         let Some(metric) = &audit.metric else {
             // Mostly passing, as on a real site.
-            let score = if self.hash(audit.id) % 8 == 0 { 0.0 } else { 1.0 };
+            let score = if self.hash(audit.id) % 8 == 0 {
+                0.0
+            } else {
+                1.0
+            };
             let body = json!({
                 "id": audit.id,
                 "title": audit.title,
@@ -320,10 +363,22 @@ impl Run {
             Strategy::Mobile => 1.0,
         };
         let value = (metric.low + (metric.high - metric.low) * self.fraction(audit.id)) * scale;
-        let score = round2(metric_score(value, metric.good * scale, metric.poor * scale));
+        let score = round2(metric_score(
+            value,
+            metric.good * scale,
+            metric.poor * scale,
+        ));
         let (numeric_value, display, unit) = match metric.unit {
-            Unit::Seconds => (value.round(), format!("{:.1}\u{a0}s", value / 1_000.0), "millisecond"),
-            Unit::Milliseconds => (value.round(), format!("{:.0}\u{a0}ms", value), "millisecond"),
+            Unit::Seconds => (
+                value.round(),
+                format!("{:.1}\u{a0}s", value / 1_000.0),
+                "millisecond",
+            ),
+            Unit::Milliseconds => (
+                value.round(),
+                format!("{:.0}\u{a0}ms", value),
+                "millisecond",
+            ),
             Unit::Unitless => (round3(value), format!("{:.3}", value), "unitless"),
         };
         let body = json!({
@@ -437,7 +492,10 @@ impl Run {
             } else {
                 "SLOW"
             };
-            let core = !matches!(name, "EXPERIMENTAL_TIME_TO_FIRST_BYTE" | "FIRST_CONTENTFUL_PAINT_MS");
+            let core = !matches!(
+                name,
+                "EXPERIMENTAL_TIME_TO_FIRST_BYTE" | "FIRST_CONTENTFUL_PAINT_MS"
+            );
             if core && rank(category) > rank(worst) {
                 worst = category;
             }
@@ -464,6 +522,14 @@ impl Run {
             "initial_url": self.requested_url,
         })
     }
+}
+
+/// Every value of query parameter `name`, in order (`category` repeats).
+fn values_of<'a>(pairs: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    pairs
+        .iter()
+        .filter(move |(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
 }
 
 fn rank(category: &str) -> u8 {
@@ -494,8 +560,11 @@ fn round3(value: f64) -> f64 {
 }
 
 fn invalid_value(parameter: &str, value: &str) -> ProviderError {
-    ProviderError::new(400, format!("Invalid value '{value}' for parameter '{parameter}'."))
-        .context(legacy_reason("global", "invalidParameter"))
+    ProviderError::new(
+        400,
+        format!("Invalid value '{value}' for parameter '{parameter}'."),
+    )
+    .context(legacy_reason("global", "invalidParameter"))
 }
 
 /// The discovery pattern allows a `url:` or `origin:` prefix.

@@ -64,7 +64,12 @@ pub(crate) trait Provider: Send + Sync + 'static {
     /// is the fault's knob (already filtered to 429/503). The default is the
     /// shape's [`ErrorShape::fault`]; a provider overrides it to say what the
     /// shape cannot know (Meta's usage headers, from the request's ad account).
-    fn fault_error(&self, status: u16, retry_after: Option<&str>, request: &Request) -> ProviderError {
+    fn fault_error(
+        &self,
+        status: u16,
+        retry_after: Option<&str>,
+        request: &Request,
+    ) -> ProviderError {
         let _ = (retry_after, request);
         Self::ERROR_SHAPE.fault(status)
     }
@@ -253,15 +258,42 @@ impl Match for Route {
 /// One fake's server as the runtime reaches it: the MockServer, behind the
 /// wire-fault proxy when the fake has a wire fault. Dropping it stops both.
 pub(crate) struct Listening {
-    server: MockServer,
+    /// Always `Some` until dropped.
+    server: Option<MockServer>,
     /// `http://127.0.0.1:<port>` of what the runtime connects to.
     origin: String,
     _proxy: Option<WireProxy>,
 }
 
 impl Listening {
+    fn new(server: MockServer, origin: String, proxy: Option<WireProxy>) -> Self {
+        Listening {
+            server: Some(server),
+            origin,
+            _proxy: proxy,
+        }
+    }
+
     pub fn server(&self) -> &MockServer {
-        &self.server
+        self.server.as_ref().expect("a Listening holds its server until dropped")
+    }
+}
+
+impl Drop for Listening {
+    /// wiremock's `MockServer::drop` blocks on an async `verify()` that takes
+    /// tokio locks. On a runtime thread whose task has used up its coop
+    /// budget (right after `Fakes::start` mounted every endpoint, say, when a
+    /// later step fails), tokio defers the lock's wake-up to a scheduler that
+    /// never runs again: a deadlock. Off the runtime there is no budget.
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(server)).join();
+        } else {
+            drop(server);
+        }
     }
 }
 
@@ -304,18 +336,15 @@ pub(crate) async fn listen_as(
                 source,
             }
         })?;
-        Ok(Listening {
-            origin: format!("http://{}", proxy.address()),
+        Ok(Listening::new(
             server,
-            _proxy: Some(proxy),
-        })
+            format!("http://{}", proxy.address()),
+            Some(proxy),
+        ))
     } else {
         let server = start(public).await;
-        Ok(Listening {
-            origin: server.uri(),
-            server,
-            _proxy: None,
-        })
+        let origin = server.uri();
+        Ok(Listening::new(server, origin, None))
     }
 }
 

@@ -96,6 +96,20 @@ fn peak_rss_mib() -> Option<usize> {
 }
 
 fn main() {
+    if std::env::var("TMP_PROBE").is_ok() {
+        let mut rng = scan_support::rng(1);
+        let scanner = Scanner::new(scan_support::canaries(&mut rng, 30));
+        for (name, record) in scan_support::TMP_KINDS {
+            let mut corpus = Vec::new();
+            while corpus.len() < 16 * MIB {
+                corpus.extend(record(&mut rng));
+            }
+            let (took, _) = best_of(3, || scanner.scan_decoded(&corpus).len());
+            let (vtook, _) = best_of(3, || scanner.scan_variants(&corpus).len());
+            println!("{name:>6}: decoding {:>11}  variants {:>11}", rate(corpus.len(), took), rate(corpus.len(), vtook));
+        }
+        return;
+    }
     let size = std::env::var("SCANNER_BENCH_MIB").ok().and_then(|mib| mib.parse().ok()).unwrap_or(256) * MIB;
     let mut rng = scan_support::rng(0x5ca1ab1e);
     let canaries = scan_support::canaries(&mut rng, 30);

@@ -3,9 +3,12 @@
 
 pub mod canary;
 pub mod expect;
+pub mod parity;
 pub mod runner;
 pub mod scan;
 pub mod scenario;
+pub mod serve;
 pub mod sinks;
 pub mod snapshot;
 pub mod target;
+pub mod workerd;

@@ -1,9 +1,11 @@
-//! `agency-harness`: runs the scenario suite, and scans files for canaries.
+//! `agency-harness`: runs the scenario suite (natively or on workerd), compares the two targets'
+//! traces, and scans files for canaries.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use agency_harness::{runner, scan, scenario, target};
+use agency_harness::scenario::Scenario;
+use agency_harness::{parity, runner, scan, scenario, serve, target, workerd};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -17,8 +19,19 @@ struct Cli {
 enum Command {
     /// Run scenario files (default: scenarios/) and check every sink for every canary.
     Run(RunArgs),
+    /// Run scenarios on both targets and diff their normalized traces (ids, times and dates masked).
+    Parity(ParityArgs),
     /// Scan files, directories and SQLite databases for canaries.
     Scan(scan::cli::ScanArgs),
+    /// The fake provider servers, standalone.
+    #[command(subcommand)]
+    Fakes(FakesCommand),
+}
+
+#[derive(Subcommand)]
+enum FakesCommand {
+    /// Serve every fake on fixed loopback ports until interrupted; write a manifest of base URLs and canaries.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -36,10 +49,21 @@ struct RunArgs {
     paths: Vec<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct ParityArgs {
+    /// Mirror the runtime's (sanitized) log lines and wrangler's output to stderr.
+    #[arg(long)]
+    verbose: bool,
+    /// Scenario files or directories.
+    paths: Vec<PathBuf>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Target {
     /// The runtime built natively, in-process, on an embedded SQLite.
     Native,
+    /// The Worker's wasm32 build under `wrangler dev` (workerd, local D1, R2 and Queues).
+    Workerd,
 }
 
 fn main() -> ExitCode {
@@ -52,7 +76,12 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Parity(args) => parity(args),
         Command::Scan(args) => scan::cli::run(args).unwrap_or_else(|error| {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }),
+        Command::Fakes(FakesCommand::Serve(args)) => serve::run(args).unwrap_or_else(|error| {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }),
@@ -60,35 +89,104 @@ fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    let Target::Native = args.target;
-    // Read by insta at each assertion; set before any thread exists. Insta's own diff output
-    // would break the one-line-per-scenario report, so it shows only with --verbose.
+    // Read by insta at each assertion; set before any thread exists.
     if args.update_snapshots {
         std::env::set_var("INSTA_UPDATE", "always");
     }
-    if std::env::var_os("INSTA_OUTPUT").is_none() && !args.verbose {
+    quiet_insta(args.verbose);
+    let repo_root = repo_root();
+    let scenarios = match load_scenarios(&repo_root, args.paths) {
+        Ok(scenarios) => scenarios,
+        Err(code) => return code,
+    };
+    until_interrupted(run_suite(args.target, &scenarios, &repo_root, args.verbose))
+}
+
+/// Insta's own diff output would break the one-line-per-scenario report, so it shows only with
+/// --verbose.
+fn quiet_insta(verbose: bool) {
+    if std::env::var_os("INSTA_OUTPUT").is_none() && !verbose {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
-    let repo_root = repo_root();
-    let paths = if args.paths.is_empty() { vec![repo_root.join("scenarios")] } else { args.paths };
-    let files = match scenario::discover(&paths) {
-        Ok(files) => files,
-        Err(error) => return usage_error(&error.to_string()),
-    };
+}
+
+fn load_scenarios(repo_root: &Path, paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, Scenario)>, ExitCode> {
+    let paths = if paths.is_empty() { vec![repo_root.join("scenarios")] } else { paths };
+    let files = scenario::discover(&paths).map_err(|error| usage_error(&error.to_string()))?;
     let mut scenarios = Vec::new();
     for file in files {
         match scenario::load(&file) {
             Ok(loaded) => scenarios.push((file, loaded)),
-            Err(error) => return usage_error(&format!("invalid scenario file {error}")),
+            Err(error) => return Err(usage_error(&format!("invalid scenario file {error}"))),
         }
     }
+    Ok(scenarios)
+}
 
+/// Runs `work` to completion unless SIGINT, SIGTERM or SIGHUP comes first; then `work` is
+/// dropped, and with it any target (the workerd target stops wrangler's whole process group).
+/// Should that not end the process within 15 s (or on a second signal), the Worker's process
+/// groups are killed and the process exits anyway, so a wedged run still obeys a CI timeout.
+fn until_interrupted(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<&'static str>();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async {
+            let first = interrupted().await;
+            let _ = signalled.send(first);
+            let second = tokio::select! {
+                second = interrupted() => second,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => "a 15 s grace period",
+            };
+            eprintln!("still running after {first} and {second}: killing the Worker's processes and exiting");
+            workerd::process::kill_all_groups();
+            std::process::exit(130);
+        });
+    });
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
-    let mut target = target::NativeTarget::new(repo_root.clone(), args.verbose);
+    runtime.block_on(async {
+        tokio::select! {
+            biased;
+            Ok(signal) = on_signal => {
+                eprintln!("interrupted ({signal}): stopping");
+                ExitCode::from(130)
+            }
+            code = work => code,
+        }
+    })
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut hangup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
+    }
+}
+
+fn make_target(kind: Target, repo_root: &Path, verbose: bool) -> anyhow::Result<Box<dyn target::Target>> {
+    Ok(match kind {
+        Target::Native => Box::new(target::NativeTarget::new(repo_root.to_path_buf(), verbose)),
+        Target::Workerd => Box::new(workerd::WorkerdTarget::new(repo_root.to_path_buf(), verbose)?),
+    })
+}
+
+async fn run_suite(kind: Target, scenarios: &[(PathBuf, Scenario)], repo_root: &Path, verbose: bool) -> ExitCode {
     let started = std::time::Instant::now();
+    let mut target = match make_target(kind, repo_root, verbose) {
+        Ok(target) => target,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
     let (mut passed, mut failed, mut slowest) = (0, 0, (String::new(), std::time::Duration::ZERO));
-    for (file, scenario) in &scenarios {
-        match runtime.block_on(runner::run(file, scenario, &mut target, &repo_root)) {
+    for (file, scenario) in scenarios {
+        match runner::run(file, scenario, target.as_mut(), repo_root).await {
             Ok(outcome) if outcome.failures.is_empty() => {
                 passed += 1;
                 let caught = if scenario.expect.leaks.is_empty() { String::new() } else { format!(", {} expected leak(s) caught", outcome.findings.len()) };
@@ -110,6 +208,10 @@ fn run(args: RunArgs) -> ExitCode {
             }
         }
     }
+    if let Some(summary) = target.summary() {
+        eprintln!("{summary}");
+    }
+    drop(target);
     eprintln!(
         "suite: {:.2}s wall; slowest scenario {} ({:.2}s)",
         started.elapsed().as_secs_f64(),
@@ -118,6 +220,79 @@ fn run(args: RunArgs) -> ExitCode {
     );
     println!("{passed} passed, {failed} failed");
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn parity(args: ParityArgs) -> ExitCode {
+    quiet_insta(args.verbose);
+    let repo_root = repo_root();
+    let scenarios = match load_scenarios(&repo_root, args.paths) {
+        Ok(scenarios) => scenarios,
+        Err(code) => return code,
+    };
+    until_interrupted(run_parity(&scenarios, &repo_root, args.verbose))
+}
+
+/// Each scenario on the native target, then on workerd; the normalized traces must be equal
+/// and the scenario must pass on both.
+async fn run_parity(scenarios: &[(PathBuf, Scenario)], repo_root: &Path, verbose: bool) -> ExitCode {
+    let mut native = target::NativeTarget::new(repo_root.to_path_buf(), verbose);
+    let mut workerd = match workerd::WorkerdTarget::new(repo_root.to_path_buf(), verbose) {
+        Ok(target) => target,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut same, mut differ) = (0, 0);
+    for (file, scenario) in scenarios {
+        let on_native = runner::run(file, scenario, &mut native, repo_root).await;
+        let on_workerd = runner::run(file, scenario, &mut workerd, repo_root).await;
+        let (native_outcome, workerd_outcome) = match (on_native, on_workerd) {
+            (Ok(a), Ok(b)) => (a, b),
+            (a, b) => {
+                differ += 1;
+                println!("DIFF {}: a target could not run it", file.display());
+                for (name, result) in [("native", a.err()), ("workerd", b.err())] {
+                    if let Some(error) = result {
+                        println!("    {name}: {error:#}");
+                    }
+                }
+                continue;
+            }
+        };
+        let lines = parity::diff(&native_outcome.trace, &workerd_outcome.trace);
+        let verdict = |o: &runner::Outcome| if o.failures.is_empty() { "PASS" } else { "FAIL" };
+        let summary = format!(
+            "{} (native {} {:.2}s, workerd {} {:.2}s, {} trace rows)",
+            native_outcome.name,
+            verdict(&native_outcome),
+            native_outcome.elapsed.as_secs_f64(),
+            verdict(&workerd_outcome),
+            workerd_outcome.elapsed.as_secs_f64(),
+            native_outcome.trace.len()
+        );
+        if lines.is_empty() && native_outcome.failures.is_empty() && workerd_outcome.failures.is_empty() {
+            same += 1;
+            println!("SAME {summary}");
+            continue;
+        }
+        differ += 1;
+        println!("DIFF {summary}");
+        for line in &lines {
+            println!("    {line}");
+        }
+        for (name, outcome) in [("native", &native_outcome), ("workerd", &workerd_outcome)] {
+            for failure in &outcome.failures {
+                println!("    {name} failed: {failure}");
+            }
+        }
+    }
+    if let Some(summary) = target::Target::summary(&workerd) {
+        eprintln!("{summary}");
+    }
+    drop(workerd);
+    println!("{same} identical, {differ} differ");
+    if differ == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn usage_error(message: &str) -> ExitCode {

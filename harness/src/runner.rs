@@ -30,6 +30,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     pub failures: Vec<String>,
     pub findings: Vec<Finding>,
+    /// The run's trace, normalized for comparing targets ([`crate::parity`]).
+    pub trace: Vec<String>,
 }
 
 pub async fn run(path: &Path, scenario: &Scenario, target: &mut dyn Target, repo_root: &Path) -> anyhow::Result<Outcome> {
@@ -68,7 +70,8 @@ pub async fn run(path: &Path, scenario: &Scenario, target: &mut dyn Target, repo
     let findings = sinks::scan_all(&scanner, &collected)?;
     let mut failures = expect::check(&name, scenario, &collected, &findings, repo_root)?;
     failures.extend(expect::scope_invariants(&collected));
-    Ok(Outcome { name, elapsed: started.elapsed(), failures, findings })
+    let trace = crate::parity::normalized_trace(&collected.database)?;
+    Ok(Outcome { name, elapsed: started.elapsed(), failures, findings, trace })
 }
 
 fn webhook_request(asana: &AsanaFake, delivery: &Delivery) -> WebhookRequest {

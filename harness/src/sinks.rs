@@ -35,7 +35,7 @@ pub struct Collected {
     pub journal: Vec<RecordedRequest>,
     pub logs: Vec<String>,
     pub responses: Vec<WorkerResponse>,
-    pub extra_paths: Vec<std::path::PathBuf>,
+    pub extra_paths: Vec<crate::target::ExtraPath>,
     pub database: rusqlite::Connection,
 }
 
@@ -168,8 +168,15 @@ impl Recorder<'_> {
 
 pub fn scan_all(scanner: &Scanner, collected: &Collected) -> anyhow::Result<Vec<Finding>> {
     let mut recorder = Recorder { scanner, findings: Vec::new() };
-    for path in &collected.extra_paths {
-        crate::scan::scan_path(scanner, path, &mut recorder.findings)?;
+    for extra in &collected.extra_paths {
+        let mut found = Vec::new();
+        crate::scan::scan_path(scanner, &extra.path, &mut found)?;
+        // Named by sink, like every other finding; the file goes into the location.
+        recorder.findings.extend(found.into_iter().map(|f| Finding {
+            location: format!("file {}, {}", f.path, f.location),
+            path: extra.sink.clone(),
+            ..f
+        }));
     }
     for cell in &collected.cells {
         let location = format!("table {}, row {}, column {}", cell.table, cell.rowid, cell.column);

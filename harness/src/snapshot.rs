@@ -1,5 +1,5 @@
 //! Insta snapshots of what a run shows people (the comment, the report), with volatile values
-//! masked. Snapshots live in scenarios/snapshots/ and are reviewed on purpose
+//! masked (run ids, times, dates). Snapshots live in scenarios/snapshots/ and are reviewed on purpose
 //! (`cargo insta review`, or `agency-harness run --update-snapshots` then `git diff`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -13,6 +13,8 @@ pub fn check(repo_root: &Path, scenario: &str, kind: &str, value: &str) -> Resul
     settings.set_description(format!("scenario {scenario}: {kind}"));
     settings.add_filter(r"\b[0-9a-f]{32}\b", "[RUN_ID]");
     settings.add_filter(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\b", "[TIME]");
+    // Report periods come from the clock: fixed natively, the real one on workerd.
+    settings.add_filter(r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]");
     let name = format!("{scenario}__{kind}");
     let snapshot_name = name.as_str();
     // A mismatch is reported as a scenario failure, not as a panic message.

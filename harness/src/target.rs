@@ -21,7 +21,19 @@ pub struct WorkerSinks {
     /// Every line the Worker (or its host) printed.
     pub logs: Vec<String>,
     /// Anything else the target stored locally, scanned whole (files, SQLite row by row).
-    pub extra_paths: Vec<PathBuf>,
+    pub extra_paths: Vec<ExtraPath>,
+}
+
+/// A file or directory scanned whole, reported as `sink` (with the file in each location).
+pub struct ExtraPath {
+    pub sink: String,
+    pub path: PathBuf,
+}
+
+impl ExtraPath {
+    pub fn new(sink: &str, path: PathBuf) -> ExtraPath {
+        ExtraPath { sink: sink.to_owned(), path }
+    }
 }
 
 #[async_trait(?Send)]
@@ -31,6 +43,10 @@ pub trait Target {
     /// Returns once every job queued so far has reached a terminal run status.
     async fn settle(&mut self) -> anyhow::Result<()>;
     async fn collect(&mut self) -> anyhow::Result<WorkerSinks>;
+    /// A line about the target's own costs, printed after the suite.
+    fn summary(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The runtime built natively, in-process: embedded SQLite, in-memory R2, in-process queue,

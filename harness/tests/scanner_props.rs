@@ -30,7 +30,7 @@ enum Form {
     Raw,
     UrlComponent,
     UrlComponentLower,
-    UrlForm,
+    UrlFormEncoded,
     UrlDouble,
     Base64 { shift: usize, url_safe: bool, padded: bool },
     Base64Folded { width: usize },
@@ -78,7 +78,7 @@ fn form() -> impl Strategy<Value = Form> {
         Just(Form::Raw),
         Just(Form::UrlComponent),
         Just(Form::UrlComponentLower),
-        Just(Form::UrlForm),
+        Just(Form::UrlFormEncoded),
         Just(Form::UrlDouble),
         (0..3usize, any::<bool>(), any::<bool>()).prop_map(|(shift, url_safe, padded)| Form::Base64 { shift, url_safe, padded }),
         prop_oneof![Just(64usize), Just(76)].prop_map(|width| Form::Base64Folded { width }),
@@ -166,7 +166,7 @@ fn encode(form: Form, login: &str, value: &str, plain_prefix: &[u8]) -> Vec<u8> 
         Form::Raw => bytes.to_vec(),
         Form::UrlComponent => percent(bytes, unreserved, false).into_bytes(),
         Form::UrlComponentLower => percent(bytes, unreserved, true).into_bytes(),
-        Form::UrlForm => form_urlencoded::byte_serialize(bytes).collect::<String>().into_bytes(),
+        Form::UrlFormEncoded => form_urlencoded::byte_serialize(bytes).collect::<String>().into_bytes(),
         Form::UrlDouble => percent(percent(bytes, unreserved, false).as_bytes(), unreserved, false).into_bytes(),
         Form::Base64 { shift, url_safe, padded } => {
             let plaintext = [&plain_prefix[..shift.min(plain_prefix.len())], bytes, b" tail"].concat();
@@ -245,7 +245,10 @@ proptest! {
             prop_assert!(found.iter().all(|hit| hit.encoding == "fragment"), "{found:?}");
         }
 
-        if form.decodable() {
+        // `%`, `\` or `&` just before the form can join its first characters into an escape
+        // (`%` + `0a…` reads as a newline): decoding cannot tell, the variant pass still can.
+        let ambiguous_start = before.ends_with(['%', '\\', '&']);
+        if form.decodable() && !ambiguous_start {
             let decoded = scanner.scan_decoded(&text);
             prop_assert!(hits_for(&decoded, PASSWORD).any(|hit| (start..end).contains(&hit.offset)), "decoding pass missed {form:?}: {decoded:?}");
         }

@@ -36,9 +36,16 @@ pub(crate) struct BoxApi {
 }
 
 /// Box's Bearer check at `location`: 401, empty body, `WWW-Authenticate`.
-pub(super) fn box_token_check(location: CredentialLocation, tokens: &Arc<TokenMint>) -> CredentialCheck {
-    CredentialCheck::new(location, Accepts::MintedBy(Arc::clone(tokens)), box_unauthorized(true))
-        .when_missing(box_unauthorized(false))
+pub(super) fn box_token_check(
+    location: CredentialLocation,
+    tokens: &Arc<TokenMint>,
+) -> CredentialCheck {
+    CredentialCheck::new(
+        location,
+        Accepts::MintedBy(Arc::clone(tokens)),
+        box_unauthorized(true),
+    )
+    .when_missing(box_unauthorized(false))
 }
 
 impl BoxApi {
@@ -46,7 +53,10 @@ impl BoxApi {
         BoxApi {
             store,
             download_base,
-            bearer: [box_token_check(CredentialLocation::AuthorizationBearer, tokens)],
+            bearer: [box_token_check(
+                CredentialLocation::AuthorizationBearer,
+                tokens,
+            )],
             bearer_or_query: [box_token_check(
                 CredentialLocation::FirstOf(&[
                     CredentialLocation::AuthorizationBearer,
@@ -57,10 +67,18 @@ impl BoxApi {
         }
     }
 
-    fn list_folder_items(&self, folder_id: &str, request: &Request) -> Result<Reply, ProviderError> {
+    fn list_folder_items(
+        &self,
+        folder_id: &str,
+        request: &Request,
+    ) -> Result<Reply, ProviderError> {
         if !is_box_id(folder_id) {
             // The spec's 405: "folder_id is not in a recognized format".
-            return Err(client_error(405, "method_not_allowed", "Method Not Allowed"));
+            return Err(client_error(
+                405,
+                "method_not_allowed",
+                "Method Not Allowed",
+            ));
         }
         if !self.store.folders.contains_key(folder_id) {
             return Err(not_found("folder", folder_id));
@@ -77,13 +95,19 @@ impl BoxApi {
             param(name)
                 .map(|value| {
                     value.parse::<usize>().map_err(|_| {
-                        client_error(400, "bad_request", format!("Invalid value '{value}' for query parameter '{name}'"))
+                        client_error(
+                            400,
+                            "bad_request",
+                            format!("Invalid value '{value}' for query parameter '{name}'"),
+                        )
                     })
                 })
                 .transpose()
         };
         // Box answers with the limit it used: the maximum when asked for more.
-        let limit = number("limit")?.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let limit = number("limit")?
+            .unwrap_or(DEFAULT_LIMIT)
+            .clamp(1, MAX_LIMIT);
         let entries = self.store.children(folder_id);
         if param("usemarker") == Some("true") {
             let start = match param("marker") {
@@ -139,8 +163,10 @@ impl BoxApi {
         }
         let capability = format!("b1!{}", synthetic::random_url_safe(32));
         crate::lock(&self.store.downloads).insert(capability.clone(), file_id.to_owned());
-        Ok(Reply::raw(302, "", Vec::new())
-            .header("location", format!("{}/d/1/{capability}/download", self.download_base)))
+        Ok(Reply::raw(302, "", Vec::new()).header(
+            "location",
+            format!("{}/d/1/{capability}/download", self.download_base),
+        ))
     }
 }
 

@@ -88,10 +88,11 @@ impl Provider for BoxAuth {
         };
         if field("grant_type") != "client_credentials" {
             // [secondary] Box's wording.
-            return Err(
-                ProviderError::new(400, "Invalid grant_type parameter or parameter missing")
-                    .code("unsupported_grant_type"),
-            );
+            return Err(ProviderError::new(
+                400,
+                "Invalid grant_type parameter or parameter missing",
+            )
+            .code("unsupported_grant_type"));
         }
         match field("box_subject_type").as_str() {
             "enterprise" => {}
@@ -104,10 +105,11 @@ impl Provider for BoxAuth {
                 .code("unauthorized_client"))
             }
             _ => {
-                return Err(
-                    ProviderError::new(400, "The \"box_subject_type\" parameter is invalid")
-                        .code("invalid_request"),
+                return Err(ProviderError::new(
+                    400,
+                    "The \"box_subject_type\" parameter is invalid",
                 )
+                .code("invalid_request"))
             }
         }
         // Minting calls the harness's hooks, so the token is a canary before it is sent.

@@ -142,7 +142,11 @@ impl BoxStore {
         )]);
         for fixture in &setup.folders {
             if !is_box_id(&fixture.id) || fixture.id == ROOT_FOLDER_ID {
-                return Err(invalid("Box folder", &fixture.id, "ids are digits, and 0 is the root"));
+                return Err(invalid(
+                    "Box folder",
+                    &fixture.id,
+                    "ids are digits, and 0 is the root",
+                ));
             }
             let folder = Folder {
                 id: fixture.id.clone(),
@@ -159,7 +163,11 @@ impl BoxStore {
         for folder in folders.values() {
             if let Some(parent) = &folder.parent_id {
                 if !folders.contains_key(parent) {
-                    return Err(invalid("Box folder", &folder.id, "its parent_id names no folder"));
+                    return Err(invalid(
+                        "Box folder",
+                        &folder.id,
+                        "its parent_id names no folder",
+                    ));
                 }
             }
         }
@@ -170,7 +178,11 @@ impl BoxStore {
                 return Err(invalid("Box file", &fixture.id, "ids are digits"));
             }
             if !folders.contains_key(&fixture.parent_id) {
-                return Err(invalid("Box file", &fixture.id, "its parent_id names no folder"));
+                return Err(invalid(
+                    "Box file",
+                    &fixture.id,
+                    "its parent_id names no folder",
+                ));
             }
             if files.iter().any(|file| file.id == fixture.id) {
                 return Err(FakesError::DuplicateFixture {
@@ -278,7 +290,8 @@ fn file_mini(file: &StoredFile) -> Value {
 }
 
 fn version_id(file_id: &str) -> String {
-    (1_600_000_000_000 + synthetic::stable_u64(&["box file version", file_id]) % 100_000_000_000).to_string()
+    (1_600_000_000_000 + synthetic::stable_u64(&["box file version", file_id]) % 100_000_000_000)
+        .to_string()
 }
 
 fn is_box_id(id: &str) -> bool {
@@ -299,4 +312,27 @@ fn not_found(kind: &str, id: &str) -> ProviderError {
             "message": format!("Invalid value '{id}'. '{kind}' with value '{id}' not found"),
         }],
     }))
+}
+
+/// A file fake Box holds, as the harness reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoxFile {
+    pub id: String,
+    pub name: String,
+    pub parent_id: String,
+    pub content: Vec<u8>,
+}
+
+impl BoxStore {
+    pub fn public_files(&self) -> Vec<BoxFile> {
+        self.files()
+            .into_iter()
+            .map(|file| BoxFile {
+                id: file.id,
+                name: file.name,
+                parent_id: file.parent_id,
+                content: file.content,
+            })
+            .collect()
+    }
 }

@@ -5,7 +5,6 @@
 pub(crate) struct Part {
     /// The `name` of its `Content-Disposition: form-data`.
     pub name: String,
-    pub filename: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -41,37 +40,29 @@ pub(crate) fn parse(content_type: &str, body: &[u8]) -> Result<Vec<Part>, &'stat
         let mut closing = b"\r\n".to_vec();
         closing.extend_from_slice(&delimiter);
         let body_end = find(rest, &closing).ok_or("a multipart part is not closed")?;
-        let (name, filename) = disposition(&headers).ok_or("a multipart part has no form-data name")?;
+        let name = disposition_name(&headers).ok_or("a multipart part has no form-data name")?;
         parts.push(Part {
             name,
-            filename,
             body: rest[..body_end].to_vec(),
         });
         rest = &rest[body_end + closing.len()..];
     }
 }
 
-/// `name` and `filename` of a part's `Content-Disposition: form-data; …`.
-fn disposition(headers: &str) -> Option<(String, Option<String>)> {
+/// The `name` of a part's `Content-Disposition: form-data; …`.
+fn disposition_name(headers: &str) -> Option<String> {
     let value = headers.split("\r\n").find_map(|line| {
         let (name, value) = line.split_once(':')?;
         name.trim()
             .eq_ignore_ascii_case("content-disposition")
             .then(|| value.trim().to_owned())
     })?;
-    let mut name = None;
-    let mut filename = None;
-    for param in value.split(';').skip(1) {
-        if let Some((key, raw)) = param.split_once('=') {
-            let raw = raw.trim().trim_matches('"').to_owned();
-            match key.trim().to_ascii_lowercase().as_str() {
-                "name" => name = Some(raw),
-                "filename" => filename = Some(raw),
-                _ => {}
-            }
-        }
-    }
-    Some((name?, filename))
+    value.split(';').skip(1).find_map(|param| {
+        let (key, raw) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("name")
+            .then(|| raw.trim().trim_matches('"').to_owned())
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -31,7 +31,10 @@ impl BoxUpload {
     pub fn new(store: Arc<BoxStore>, tokens: &Arc<TokenMint>) -> Self {
         BoxUpload {
             store,
-            bearer: [box_token_check(CredentialLocation::AuthorizationBearer, tokens)],
+            bearer: [box_token_check(
+                CredentialLocation::AuthorizationBearer,
+                tokens,
+            )],
         }
     }
 }
@@ -81,7 +84,9 @@ impl Provider for BoxUpload {
         let position = |name: &str| parts.iter().position(|part| part.name == name);
         let (attributes_at, file_at) = match (position("attributes"), position("file")) {
             (_, None) => return Err(bad_request("API upload did not contain a file part")),
-            (None, Some(_)) => return Err(bad_request("API upload did not contain an attributes part")),
+            (None, Some(_)) => {
+                return Err(bad_request("API upload did not contain an attributes part"))
+            }
             (Some(attributes), Some(file)) => (attributes, file),
         };
         if attributes_at > file_at {
@@ -112,12 +117,17 @@ impl Provider for BoxUpload {
         if !self.store.folders.contains_key(&parent_id) {
             return Err(not_found("folder", &parent_id));
         }
-        for stamp in [&attributes.content_created_at, &attributes.content_modified_at]
-            .into_iter()
-            .flatten()
+        for stamp in [
+            &attributes.content_created_at,
+            &attributes.content_modified_at,
+        ]
+        .into_iter()
+        .flatten()
         {
             if !looks_like_rfc3339(stamp) {
-                return Err(bad_request("content_created_at and content_modified_at are RFC 3339 date-times"));
+                return Err(bad_request(
+                    "content_created_at and content_modified_at are RFC 3339 date-times",
+                ));
             }
         }
         let now = synthetic::now_seconds_utc();
@@ -131,11 +141,19 @@ impl Provider for BoxUpload {
             .iter()
             .find(|file| file.parent_id == parent_id && file.name.eq_ignore_ascii_case(&name))
         {
-            return Err(client_error(409, "item_name_in_use", "Item with the same name already exists")
-                .context(json!({ "conflicts": file_mini(existing) })));
+            return Err(client_error(
+                409,
+                "item_name_in_use",
+                "Item with the same name already exists",
+            )
+            .context(json!({ "conflicts": file_mini(existing) })));
         }
         if folder_clash {
-            return Err(client_error(409, "item_name_in_use", "Item with the same name already exists"));
+            return Err(client_error(
+                409,
+                "item_name_in_use",
+                "Item with the same name already exists",
+            ));
         }
         let id = self.store.next_file_id();
         let file = StoredFile {
@@ -162,7 +180,9 @@ impl Provider for BoxUpload {
 fn looks_like_rfc3339(stamp: &str) -> bool {
     let bytes = stamp.as_bytes();
     let digits = |range: std::ops::Range<usize>| {
-        bytes.get(range).is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+        bytes
+            .get(range)
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
     };
     let shape = digits(0..4)
         && bytes.get(4) == Some(&b'-')

@@ -67,17 +67,23 @@ async fn answers_an_openai_chat_completion_with_gateway_headers() {
         usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
     );
 
+    // An identical request is a cache hit: same body, its own log id.
     let again = chat(&fakes, gateway_auth(), &summary_request()).await;
     assert_ne!(
         again.headers()["cf-aig-log-id"].to_str().unwrap(),
         log_id,
         "a log id per request"
     );
-    let (_, again) = status_and_json(again).await;
-    assert_ne!(again["id"], body["id"]);
+    assert_eq!(again.headers()["cf-aig-cache-status"], "HIT");
+    let (_, cached) = status_and_json(again).await;
+    assert_eq!(cached, body);
+    let mut uncached_request = summary_request();
+    uncached_request["messages"][0]["content"] = json!("You summarise reports.");
+    let (_, fresh) = status_and_json(chat(&fakes, gateway_auth(), &uncached_request).await).await;
+    assert_ne!(fresh["id"], body["id"]);
     assert_eq!(
-        again["choices"], body["choices"],
-        "content depends only on the prompt"
+        fresh["choices"], body["choices"],
+        "content depends only on the figures in the prompt"
     );
 }
 

@@ -3,8 +3,19 @@
 
 mod ai_gateway;
 mod asana;
+mod box_api;
+mod asana_state;
+mod cloudflare;
 mod contracts;
+mod contracts_more;
 mod faults;
 mod ga4;
+mod google_ads;
 mod google_oauth;
+mod harvest;
+mod meta;
+mod pagespeed;
+mod provider_faults;
+mod seo;
 mod support;
+mod wire_faults;

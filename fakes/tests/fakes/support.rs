@@ -19,7 +19,7 @@ pub const PROPERTY_ID: &str = "345678901";
 pub const DIMENSION_VALUES: usize = 4;
 pub const PAGE_SIZE_CAP: usize = 3;
 
-const BINDINGS: [&str; 13] = [
+const BINDINGS: &[&str] = &[
     asana::AGENT_PAT_BINDING,
     asana::WEBHOOK_SECRET_BINDING,
     google_oauth::CLIENT_ID_BINDING,
@@ -32,6 +32,14 @@ const BINDINGS: [&str; 13] = [
     semrush::API_KEY_BINDING,
     ahrefs::API_KEY_BINDING,
     browser_run::API_TOKEN_BINDING,
+    agency_fakes::box_api::CLIENT_ID_BINDING,
+    agency_fakes::box_api::CLIENT_SECRET_BINDING,
+    agency_fakes::box_api::ENTERPRISE_ID_BINDING,
+    agency_fakes::google_ads::DEVELOPER_TOKEN_BINDING,
+    agency_fakes::pagespeed::API_KEY_BINDING,
+    agency_fakes::meta::ACCESS_TOKEN_BINDING,
+    agency_fakes::harvest::ACCESS_TOKEN_BINDING,
+    agency_fakes::harvest::ACCOUNT_ID_BINDING,
     // (other fakes' bindings go here)
 ];
 

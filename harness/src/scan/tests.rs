@@ -138,6 +138,22 @@ fn chains_name_every_step_outermost_first() {
 }
 
 #[test]
+fn mixed_escapes_decode_through_each_other() {
+    // A path-encoded value inside a JSON string that escapes its slashes.
+    let path_encoded: String = VALUE.chars().map(|c| match c {
+        '"' | '<' | '%' | 'é' => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
+        c => c.to_string(),
+    }).collect();
+    let in_json = format!("{{\"next\":\"https:\\/\\/api.example.test\\/v1\\/{}\"}}", path_encoded.replace('/', "\\/"));
+    let hits = scanner().scan_decoded(&embedded(in_json.as_bytes()));
+    let at = PREFIX.len() + in_json.find("Zx9Q").unwrap();
+    // The two escapings commute, so either order of undoing them finds it, once.
+    assert_eq!(hits.len(), 1);
+    assert!(["json→url", "url→json"].contains(&hits[0].encoding.as_str()), "{hits:?}");
+    assert_eq!(hits[0].offset, at);
+}
+
+#[test]
 fn fragments_truncated_split_and_repeated() {
     let scanner = scanner();
     let truncated = format!("key={}… (truncated)", &VALUE[..12]);
@@ -152,7 +168,7 @@ fn fragments_truncated_split_and_repeated() {
     assert_eq!(summary(&scanner.scan(twice.as_bytes())).len(), 2);
     assert!(scanner.scan(twice.as_bytes()).iter().all(|h| h.encoding == "raw"));
     // Seven characters carry less than 48 bits: not a finding.
-    assert!(scanner.scan(VALUE[..7].as_bytes()).is_empty());
+    assert!(scanner.scan(&VALUE.as_bytes()[..7]).is_empty());
 }
 
 #[test]

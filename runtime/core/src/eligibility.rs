@@ -67,7 +67,8 @@ mod tests {
     fn each_rule_has_its_reason() {
         let config = config();
         assert_eq!(decide(&task(), &config), Decision::Eligible("ga4-traffic-report"));
-        let cases: [(fn(&mut Task), &str); 6] = [
+        type Change = fn(&mut Task);
+        let cases: [(Change, &str); 6] = [
             (|t| t.assignee_gid = Some("8".into()), "not assigned to the agent"),
             (|t| t.assignee_gid = None, "not assigned to the agent"),
             (|t| t.completed = true, "task is completed"),

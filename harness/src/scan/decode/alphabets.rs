@@ -1,9 +1,13 @@
 //! Runs of base64 and hex characters. Base64 runs may continue across line folds (a line of 64
-//! characters or more, a line break, optional indentation), as MIME and PEM wrap them. Where a
-//! run really starts is unknown (a word or a path can run into it), so every run is decoded at
-//! each of the four alignments, hex runs at both.
+//! characters or more, a line break, optional indentation), as MIME and PEM wrap them.
+//!
+//! Where a run really starts is unknown (a word or a path can run into it), so a run is decoded
+//! at each of the four alignments — unless it ends in padding (`=`, `==`), which pins the
+//! alignment: the encoded characters plus padding come in fours whatever was glued in front.
+//! (An unpadded run may be cut short, so its length says nothing.) Hex runs are decoded at both
+//! alignments.
 
-use super::{pieces, Decoded, OffsetMap, Step, MAX_DECODED};
+use super::{pieces, Decoded, Fresh, OffsetMap, Step, MAX_DECODED};
 
 const BASE64: u8 = 1;
 const HEX: u8 = 2;
@@ -60,49 +64,157 @@ fn class(byte: u8) -> u8 {
     CLASSES[usize::from(byte)]
 }
 
-pub(super) fn decode_runs(buffer: &[u8], on_decoded: &mut dyn FnMut(Decoded)) {
+/// The classes of 8 bytes at once, one per byte of the result.
+fn classes8(bytes: &[u8]) -> u64 {
+    bytes[..8].iter().rev().fold(0, |classes, &byte| classes << 8 | u64::from(class(byte)))
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+
+pub(super) fn decode_runs(buffer: &[u8], fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
+    let Some(changed) = fresh.0 else {
+        decode_runs_in(buffer, 0, buffer.len(), fresh, on_decoded);
+        return;
+    };
+    // Below an escape decoder: only the runs touching what the escapes produced.
+    let mut scanned_to = 0;
+    for &(start, end) in changed {
+        if end < scanned_to {
+            continue;
+        }
+        let from = run_start_before(buffer, start.max(scanned_to), scanned_to);
+        scanned_to = decode_runs_in(buffer, from, (end + 1).min(buffer.len()), fresh, on_decoded);
+    }
+}
+
+/// Where a run reaching `at` starts, looking back across folds, no further than `floor`.
+fn run_start_before(buffer: &[u8], at: usize, floor: usize) -> usize {
+    let mut from = at;
+    loop {
+        while from > floor && class(buffer[from - 1]) & BASE64 != 0 {
+            from -= 1;
+        }
+        let mut before = from;
+        while before > floor && matches!(buffer[before - 1], b' ' | b'\t') {
+            before -= 1;
+        }
+        let line_break = before > floor && buffer[before - 1] == b'\n';
+        if !line_break {
+            return from;
+        }
+        before -= 1;
+        if before > floor && buffer[before - 1] == b'\r' {
+            before -= 1;
+        }
+        if before == floor || class(buffer[before - 1]) & BASE64 == 0 {
+            return from;
+        }
+        from = before;
+    }
+}
+
+/// Decodes the runs of at least [`MIN_BASE64_RUN`] characters starting in `from..to`, each to
+/// its end; returns how far it looked.
+///
+/// Rather than classifying every byte, it probes one byte in [`MIN_BASE64_RUN`]: every run that
+/// long covers a probe. A probe in a shorter run (a word) costs that word; the next probe comes
+/// a stride later all the same.
+fn decode_runs_in(buffer: &[u8], from: usize, to: usize, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) -> usize {
+    let mut probe = from;
+    let mut done = from;
+    while probe < to {
+        if class(buffer[probe]) & BASE64 == 0 {
+            probe += MIN_BASE64_RUN;
+            continue;
+        }
+        let mut run_start = probe;
+        while run_start > done && class(buffer[run_start - 1]) & BASE64 != 0 {
+            run_start -= 1;
+        }
+        let run_end = walk_run(buffer, run_start, fresh, on_decoded);
+        if run_end - run_start < MIN_BASE64_RUN {
+            probe += MIN_BASE64_RUN;
+            continue;
+        }
+        if fresh.touches(run_start, run_end) {
+            decode_base64_run(buffer, run_start, run_end, on_decoded);
+        }
+        done = run_end;
+        probe = run_end + 1;
+    }
+    done.max(to)
+}
+
+/// Walks a base64 run from its start across folds, decoding the hex runs inside it; returns
+/// where it ends.
+fn walk_run(buffer: &[u8], start: usize, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) -> usize {
     let length = buffer.len();
-    let mut at = 0;
-    while at < length {
-        while at < length && class(buffer[at]) & BASE64 == 0 {
+    let mut at = start;
+    let mut hex_start = at;
+    loop {
+        let line_start = at;
+        // Eight bytes at a time while they are all base64; hex runs break where a byte is not hex.
+        while at + 8 <= length {
+            let classes = classes8(&buffer[at..]);
+            if !classes & LOW_BITS * u64::from(BASE64) != 0 {
+                break;
+            }
+            let not_hex = !classes & LOW_BITS * u64::from(HEX);
+            if not_hex != 0 {
+                let first = at + not_hex.trailing_zeros() as usize / 8;
+                if first - hex_start >= MIN_HEX_RUN && fresh.touches(hex_start, first) {
+                    decode_hex_run(buffer, hex_start, first, on_decoded);
+                }
+                hex_start = at + (63 - not_hex.leading_zeros() as usize) / 8 + 1;
+            }
+            at += 8;
+        }
+        while at < length {
+            let class = class(buffer[at]);
+            if class & BASE64 == 0 {
+                break;
+            }
+            if class & HEX == 0 {
+                if at - hex_start >= MIN_HEX_RUN && fresh.touches(hex_start, at) {
+                    decode_hex_run(buffer, hex_start, at, on_decoded);
+                }
+                hex_start = at + 1;
+            }
             at += 1;
         }
-        let run_start = at;
-        let mut hex_start = at;
-        loop {
-            let line_start = at;
-            while at < length {
-                let class = class(buffer[at]);
-                if class & BASE64 == 0 {
-                    break;
-                }
-                if class & HEX == 0 {
-                    if at - hex_start >= MIN_HEX_RUN {
-                        decode_hex_run(buffer, hex_start, at, on_decoded);
-                    }
-                    hex_start = at + 1;
-                }
-                at += 1;
-            }
-            if at - hex_start >= MIN_HEX_RUN {
-                decode_hex_run(buffer, hex_start, at, on_decoded);
-            }
-            let after_fold = skip_fold(buffer, at);
-            if at - line_start >= MIN_FOLDED_LINE && after_fold > at && after_fold < length && class(buffer[after_fold]) & BASE64 != 0 {
-                at = after_fold;
-                hex_start = at;
-                continue;
-            }
-            break;
+        if at - hex_start >= MIN_HEX_RUN && fresh.touches(hex_start, at) {
+            decode_hex_run(buffer, hex_start, at, on_decoded);
         }
-        if at - run_start >= MIN_BASE64_RUN {
-            for (start, end) in pieces(run_start, at, MAX_DECODED / 3 * 4) {
-                for alignment in 0..4 {
-                    on_decoded(decode_base64(buffer, start + alignment, end));
-                }
-            }
+        let after_fold = skip_fold(buffer, at);
+        if at - line_start >= MIN_FOLDED_LINE && after_fold > at && after_fold < length && class(buffer[after_fold]) & BASE64 != 0 {
+            at = after_fold;
+            hex_start = at;
+            continue;
+        }
+        return at;
+    }
+}
+
+fn decode_base64_run(buffer: &[u8], run_start: usize, run_end: usize, on_decoded: &mut dyn FnMut(Decoded)) {
+    let padding = buffer[run_end..].iter().take(2).take_while(|&&b| b == b'=').count();
+    for (start, end) in pieces(run_start, run_end, MAX_DECODED / 3 * 4) {
+        // Padding pins the alignment only for the piece that ends the run.
+        let padded = if end == run_end { padding } else { 0 };
+        let characters = end - start - fold_bytes(&buffer[start..end]);
+        for alignment in (0..4).filter(|&a| possible_alignment(characters, a, padded)) {
+            on_decoded(decode_base64(buffer, start + alignment, end));
         }
     }
+}
+
+fn fold_bytes(run: &[u8]) -> usize {
+    run.iter().filter(|&&b| class(b) & FOLD != 0).count()
+}
+
+/// Whether the encoded text can start `alignment` characters into a run of `characters`
+/// base64 characters followed by `padding` `=`.
+fn possible_alignment(characters: usize, alignment: usize, padding: usize) -> bool {
+    alignment < characters && (padding == 0 || (characters - alignment + padding) % 4 == 0)
 }
 
 /// Where the text after a line break (and its indentation) starts, or `at` if none is here.
@@ -128,14 +240,17 @@ fn decode_base64(buffer: &[u8], start: usize, end: usize) -> Decoded {
     let mut folded = false;
     let mut at = start;
     loop {
-        if at + 4 <= end {
-            let [a, b, c, d] = [0, 1, 2, 3].map(|i| SEXTETS[usize::from(buffer[at + i])]);
-            if (a | b | c | d) & 0x80 == 0 {
-                let group = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-                bytes.extend_from_slice(&group.to_be_bytes()[1..]);
-                at += 4;
-                continue;
+        // Eight characters make six bytes; any invalid sextet (a fold, the end) sets bit 7.
+        while at + 8 <= end {
+            let (group, invalid) = buffer[at..at + 8].iter().fold((0u64, 0u8), |(group, invalid), &c| {
+                let sextet = SEXTETS[usize::from(c)];
+                (group << 6 | u64::from(sextet & 0x3f), invalid | sextet)
+            });
+            if invalid & 0x80 != 0 {
+                break;
             }
+            bytes.extend_from_slice(&group.to_be_bytes()[2..]);
+            at += 8;
         }
         // A group interrupted by a fold, or the run's last few characters.
         let mut sextets = [0u8; 4];
@@ -160,7 +275,7 @@ fn decode_base64(buffer: &[u8], start: usize, end: usize) -> Decoded {
             break;
         }
     }
-    Decoded { bytes, step: Step::Base64 { folded }, map }
+    Decoded::new(bytes, Step::Base64 { folded }, map)
 }
 
 fn decode_hex_run(buffer: &[u8], start: usize, end: usize, on_decoded: &mut dyn FnMut(Decoded)) {
@@ -168,7 +283,7 @@ fn decode_hex_run(buffer: &[u8], start: usize, end: usize, on_decoded: &mut dyn 
         for alignment in 0..2 {
             let digits = &buffer[piece_start + alignment..piece_end];
             let bytes = digits.chunks_exact(2).map(|pair| nibble(pair[0]) << 4 | nibble(pair[1])).collect();
-            on_decoded(Decoded { bytes, step: Step::Hex, map: OffsetMap::new(piece_start + alignment, (2, 1)) });
+            on_decoded(Decoded::new(bytes, Step::Hex, OffsetMap::new(piece_start + alignment, (2, 1))));
         }
     }
 }
@@ -189,7 +304,7 @@ mod tests {
     /// Each decoding that holds `wanted`, with where `wanted` maps back to.
     fn found(buffer: &[u8], wanted: &[u8]) -> Vec<(Step, usize)> {
         let mut out = Vec::new();
-        decode_runs(buffer, &mut |d: Decoded| {
+        decode_runs(buffer, Fresh(None), &mut |d: Decoded| {
             if let Some(at) = d.bytes.windows(wanted.len()).position(|w| w == wanted) {
                 out.push((d.step, d.map.to_source(at)));
             }
@@ -207,6 +322,26 @@ mod tests {
         let folded: Vec<String> = encoded.as_bytes().chunks(76).map(|l| String::from_utf8(l.to_vec()).unwrap()).collect();
         let text = format!("body: {}\n", folded.join("\r\n  "));
         assert_eq!(found(text.as_bytes(), payload), [(Step::Base64 { folded: true }, 6)]);
+    }
+
+    #[test]
+    fn below_escapes_only_runs_touching_an_escape_are_decoded() {
+        let text = b"AAAAAAAAAAAAAAAAAAAAAAAA untouched ZZZZZZZZZZZZZZZZZZZZ+ZZZZ tail";
+        let plus = text.iter().position(|&b| b == b'+').unwrap();
+        let changed = [(plus, plus + 1)];
+        let mut starts = Vec::new();
+        decode_runs(text, Fresh(Some(&changed)), &mut |d: Decoded| starts.push(d.map.to_source(0)));
+        assert!(!starts.is_empty() && starts.iter().all(|&at| at >= 34), "{starts:?}");
+        assert_eq!(run_start_before(b"xx QUJD\r\n  QUJD", 15, 0), 3);
+    }
+
+    #[test]
+    fn padding_pins_the_alignment() {
+        assert!((0..4).all(|a| possible_alignment(10, a, 0)));
+        let pinned: Vec<usize> = (0..4).filter(|&a| possible_alignment(11, a, 1)).collect();
+        assert_eq!(pinned, [0]);
+        let glued: Vec<usize> = (0..4).filter(|&a| possible_alignment(6 + 10, a, 2)).collect();
+        assert_eq!(glued, [2]);
     }
 
     #[test]

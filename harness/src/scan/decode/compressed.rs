@@ -6,7 +6,7 @@ use std::io::Read;
 use flate2::bufread::{GzDecoder, ZlibDecoder};
 use memchr::memchr2_iter;
 
-use super::{Decoded, OffsetMap, Step, MAX_DECODED};
+use super::{Decoded, Fresh, OffsetMap, Step, MAX_DECODED};
 
 const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 
@@ -24,10 +24,10 @@ fn inflate<'a, D: Read>(input: &'a [u8], mut decoder: D, into_rest: impl FnOnce(
     (bytes, consumed)
 }
 
-pub(super) fn decode_streams(buffer: &[u8], on_decoded: &mut dyn FnMut(Decoded)) {
+pub(super) fn decode_streams(buffer: &[u8], fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
     let mut resume = 0;
     for at in memchr2_iter(GZIP_MAGIC[0], 0x78, buffer) {
-        if at < resume {
+        if at < resume || !fresh.touches(at, at + 2) {
             continue;
         }
         let input = &buffer[at..];
@@ -40,7 +40,7 @@ pub(super) fn decode_streams(buffer: &[u8], on_decoded: &mut dyn FnMut(Decoded))
         };
         if !bytes.is_empty() {
             resume = at + consumed.max(1);
-            on_decoded(Decoded { bytes, step, map: OffsetMap::opaque(at, consumed) });
+            on_decoded(Decoded::new(bytes, step, OffsetMap::opaque(at, consumed)));
         }
     }
 }
@@ -63,7 +63,7 @@ mod tests {
         let zlib = zlib.finish().unwrap();
         let haystack = [b"x^2 + headers\r\n\r\n".as_slice(), &gzip, b"then", &zlib[..zlib.len() - 4]].concat();
         let mut found = Vec::new();
-        decode_streams(&haystack, &mut |d: Decoded| found.push((d.step, d.bytes, d.map.to_source(99))));
+        decode_streams(&haystack, Fresh(None), &mut |d: Decoded| found.push((d.step, d.bytes, d.map.to_source(99))));
         // "x^" is a zlib header too; whatever garbage it inflates to is harmless.
         assert!(found.contains(&(Step::Gzip, body.clone(), 17)));
         let gzip_end = 17 + gzip.len();

@@ -2,10 +2,13 @@
 //! entities. Escapes of one kind that lie close together form a cluster; the cluster, widened by
 //! the longest canary on each side (a canary may be escaped only in part), is decoded as one run.
 //! Nested escaping (`\\\"`, `%252F`) comes undone one level per recursion.
+//!
+//! Escapes are read greedily, so a trigger just before an encoded canary can swallow its first
+//! characters (`%` then `0aB…` reads as `%0a`); the variant pass still matches such text.
 
 use memchr::memchr3_iter;
 
-use super::{Decoded, OffsetMap, RunContext, Step, MAX_DECODED};
+use super::{Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -137,13 +140,16 @@ struct Cluster {
     last_end: usize,
 }
 
-pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, on_decoded: &mut dyn FnMut(Decoded)) {
+pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
     let kinds = [Kind::Percent, Kind::Backslash, Kind::Html];
     let mut open: [Option<Cluster>; 3] = [None, None, None];
     let mut scratch = Vec::new();
     let close = |cluster: Cluster, kind: Kind, on_decoded: &mut dyn FnMut(Decoded)| {
         let start = cluster.first.saturating_sub(context.reach);
         let end = (cluster.last_end + context.reach).min(buffer.len());
+        if !fresh.touches(start, end) {
+            return;
+        }
         on_decoded(decode_span(buffer, start, end, kind, false));
         if kind == Kind::Percent && context.plus_as_space {
             on_decoded(decode_span(buffer, start, end, kind, true));
@@ -179,6 +185,7 @@ pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, on_decoded: &
 fn decode_span(buffer: &[u8], start: usize, end: usize, kind: Kind, plus_as_space: bool) -> Decoded {
     let mut bytes = Vec::with_capacity(end - start);
     let mut map = OffsetMap::new(start, (1, 1));
+    let mut changed = Vec::new();
     let trigger = kind.trigger();
     let mut at = start;
     while at < end {
@@ -189,13 +196,14 @@ fn decode_span(buffer: &[u8], start: usize, end: usize, kind: Kind, plus_as_spac
                 map.mark(before, at);
                 at += length;
                 map.mark(bytes.len(), at);
+                changed.push((before, bytes.len()));
                 continue;
             }
         }
         bytes.push(if plus_as_space && byte == b'+' { b' ' } else { byte });
         at += 1;
     }
-    Decoded { bytes, step: kind.step(), map }
+    Decoded { bytes, step: kind.step(), map, changed: Some(changed) }
 }
 
 #[cfg(test)]
@@ -203,9 +211,9 @@ mod tests {
     use super::*;
 
     fn decode_all(text: &str, reach: usize) -> Vec<(Step, String, usize)> {
-        let context = RunContext { reach, plus_as_space: true };
+        let context = RunContext { reach, shortest: reach, plus_as_space: true };
         let mut out = Vec::new();
-        decode_clusters(text.as_bytes(), &context, &mut |d: Decoded| {
+        decode_clusters(text.as_bytes(), &context, Fresh(None), &mut |d: Decoded| {
             out.push((d.step, String::from_utf8_lossy(&d.bytes).into_owned(), d.map.to_source(0)))
         });
         out
@@ -223,9 +231,9 @@ mod tests {
     #[test]
     fn offsets_map_through_escapes() {
         let text = "....%41%42cdef";
-        let context = RunContext { reach: 2, plus_as_space: false };
+        let context = RunContext { reach: 2, shortest: 2, plus_as_space: false };
         let mut maps = Vec::new();
-        decode_clusters(text.as_bytes(), &context, &mut |d: Decoded| maps.push((d.bytes, d.map)));
+        decode_clusters(text.as_bytes(), &context, Fresh(None), &mut |d: Decoded| maps.push((d.bytes, d.map)));
         let (bytes, map) = &maps[0];
         assert_eq!(bytes, b"..ABcd");
         assert_eq!(map.to_source(2), 4);

@@ -61,9 +61,11 @@ impl Step {
     }
 }
 
-/// Maps positions in a decoded run back to the buffer it came from: piecewise linear, with a
-/// checkpoint wherever the ratio breaks (an escape, a line fold, a multi-byte character).
+/// Maps positions in a decoded run back to the buffer it came from: piecewise linear from the
+/// origin, with a checkpoint wherever the ratio breaks (an escape, a line fold, a multi-byte
+/// character).
 struct OffsetMap {
+    origin: usize,
     checkpoints: Vec<(usize, usize)>,
     /// Source bytes per decoded byte, as (numerator, denominator); (0, 1) for compressed runs,
     /// whose every position maps to where the stream starts.
@@ -74,7 +76,7 @@ struct OffsetMap {
 
 impl OffsetMap {
     fn new(source_start: usize, ratio: (usize, usize)) -> OffsetMap {
-        OffsetMap { checkpoints: vec![(0, source_start)], ratio, opaque_len: 0 }
+        OffsetMap { origin: source_start, checkpoints: Vec::new(), ratio, opaque_len: 0 }
     }
 
     fn opaque(source_start: usize, source_len: usize) -> OffsetMap {
@@ -90,8 +92,8 @@ impl OffsetMap {
     }
 
     fn to_source(&self, decoded: usize) -> usize {
-        let index = self.checkpoints.partition_point(|&(at, _)| at <= decoded).saturating_sub(1);
-        let (at, source) = self.checkpoints[index];
+        let before = self.checkpoints.partition_point(|&(at, _)| at <= decoded);
+        let (at, source) = before.checked_sub(1).map_or((0, self.origin), |index| self.checkpoints[index]);
         source + (decoded - at) * self.ratio.0 / self.ratio.1
     }
 }
@@ -101,6 +103,56 @@ struct Decoded {
     bytes: Vec<u8>,
     step: Step,
     map: OffsetMap,
+    /// For escape decoders, the decoded ranges escapes produced (all else is copied through);
+    /// `None` when every byte is new.
+    changed: Option<Vec<(usize, usize)>>,
+}
+
+impl Decoded {
+    fn new(bytes: Vec<u8>, step: Step, map: OffsetMap) -> Decoded {
+        Decoded { bytes, step, map, changed: None }
+    }
+}
+
+/// Which parts of a buffer are new at this level. Below an escape decoder, runs lying wholly in
+/// copied-through text were already examined one level up; only those touching an escape's
+/// output are worth decoding again.
+#[derive(Clone, Copy)]
+struct Fresh<'a>(Option<&'a [(usize, usize)]>);
+
+impl Fresh<'_> {
+    fn touches(self, start: usize, end: usize) -> bool {
+        let Some(changed) = self.0 else { return true };
+        let first_ending_after = changed.partition_point(|&(_, changed_end)| changed_end < start);
+        changed.get(first_ending_after).is_some_and(|&(changed_start, _)| changed_start <= end)
+    }
+}
+
+/// Bytes text is made of: printable ASCII, whitespace, and NUL (UTF-16 text is half NULs).
+const TEXTUAL: [bool; 256] = {
+    let mut textual = [false; 256];
+    let mut byte = 0x20;
+    while byte < 0x7f {
+        textual[byte] = true;
+        byte += 1;
+    }
+    textual[b'\t' as usize] = true;
+    textual[b'\n' as usize] = true;
+    textual[b'\r' as usize] = true;
+    textual[0] = true;
+    textual
+};
+
+/// Whether decoded bytes look like text, judged on a sample. The first bytes are skipped: a
+/// word glued to a base64 run decodes to a few bytes of garbage before the text.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let sample = &bytes[bytes.len().min(6)..bytes.len().min(70)];
+    let textual = sample.iter().map(|&b| usize::from(TEXTUAL[usize::from(b)])).sum::<usize>();
+    textual * 100 >= sample.len() * 85
+}
+
+fn is_compressed_stream(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b]) || matches!(bytes, [0x78, 0x01 | 0x5e | 0x9c | 0xda, ..])
 }
 
 struct Frame {
@@ -112,6 +164,9 @@ struct Frame {
 struct RunContext {
     /// The longest canary, in bytes: how far an escaped run reaches past its last escape.
     reach: usize,
+    /// The shortest canary, in bytes: a decoded buffer shorter than this holds no encoded canary
+    /// (an encoding never shrinks a value, and a compressed stream has headers).
+    shortest: usize,
     /// Whether `+` in percent-encoded runs should also be read as a space (only worth it when a
     /// canary contains a space).
     plus_as_space: bool,
@@ -130,6 +185,7 @@ impl DecodingPass {
             raw: SampledMatcher::new(&values),
             context: RunContext {
                 reach: values.iter().map(|v| v.len()).max().unwrap_or(0),
+                shortest: values.iter().map(|v| v.len()).min().unwrap_or(0),
                 plus_as_space: values.iter().any(|v| v.contains(&b' ')),
             },
         }
@@ -139,16 +195,38 @@ impl DecodingPass {
     /// at the top level the fragment pass has already looked.
     pub(crate) fn find(&self, haystack: &[u8], fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
         if self.context.reach > 0 {
-            self.search(haystack, None, &mut Vec::new(), fragments, hits);
+            self.search(haystack, None, Fresh(None), &mut Vec::new(), fragments, hits);
         }
     }
 
     /// Searches `buffer`, decoded from `parent` by the last of `frames`.
-    fn search(&self, buffer: &[u8], parent: Option<&[u8]>, frames: &mut Vec<Frame>, fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
+    fn search(
+        &self,
+        buffer: &[u8],
+        parent: Option<&[u8]>,
+        fresh: Fresh<'_>,
+        frames: &mut Vec<Frame>,
+        fragments: &FragmentPass,
+        hits: &mut Vec<RawHit>,
+    ) {
+        // What a byte decoder (base64, hex, inflate) produced is searched for raw values
+        // whatever it is, but searched for fragments, and decoded further, only when it is text
+        // (or a compressed stream): decoded garbage — a wrong base64 alignment, a random blob —
+        // stops here.
+        let below_a_byte_decoder = fresh.0.is_none() && !frames.is_empty();
+        let text = !below_a_byte_decoder || looks_like_text(buffer);
         let mut found = Vec::new();
-        self.raw.for_each_match(buffer, |m| found.push(RawHit::exact(m.pattern().as_usize(), m.start(), m.end(), String::new())));
-        if !frames.is_empty() {
-            fragments.find(buffer, "fragment", &mut found);
+        for (start, end) in self.search_windows(buffer.len(), fresh) {
+            let window = &buffer[start..end];
+            let before = found.len();
+            self.raw.for_each_match(window, |m| found.push(RawHit::exact(m.pattern().as_usize(), m.start(), m.end(), String::new())));
+            if !frames.is_empty() && text {
+                fragments.find(window, "fragment", &mut found);
+            }
+            for hit in &mut found[before..] {
+                hit.start += start;
+                hit.end += start;
+            }
         }
         // Bytes an escape decoder copied through unchanged are the parent level's to report.
         let copied_verbatim = |hit: &RawHit| match (parent, frames.last()) {
@@ -159,27 +237,45 @@ impl DecodingPass {
         };
         found.retain(|hit| !copied_verbatim(hit));
         hits.extend(found.into_iter().map(|hit| locate(frames, hit)));
-        if frames.len() == MAX_DEPTH {
+        if frames.len() == MAX_DEPTH || buffer.len() < self.context.shortest || !(text || is_compressed_stream(buffer)) {
             return;
         }
-        for_each_decoded(buffer, &self.context, &mut |decoded| {
+        for_each_decoded(buffer, &self.context, fresh, &mut |decoded| {
             frames.push(Frame { step: decoded.step, map: decoded.map });
-            self.search(&decoded.bytes, Some(buffer), frames, fragments, hits);
+            self.search(&decoded.bytes, Some(buffer), Fresh(decoded.changed.as_deref()), frames, fragments, hits);
             frames.pop();
         });
     }
 }
 
-fn for_each_decoded(buffer: &[u8], context: &RunContext, on_decoded: &mut dyn FnMut(Decoded)) {
+impl DecodingPass {
+    /// Where to look for canaries in a buffer: all of it, or, below an escape decoder, the
+    /// neighbourhood of each escape (anything else was copied through and is the level above's).
+    fn search_windows(&self, length: usize, fresh: Fresh<'_>) -> Vec<(usize, usize)> {
+        let Some(changed) = fresh.0 else { return vec![(0, length)] };
+        let reach = self.context.reach;
+        let mut windows: Vec<(usize, usize)> = Vec::new();
+        for &(start, end) in changed {
+            let window = (start.saturating_sub(reach), (end + reach).min(length));
+            match windows.last_mut() {
+                Some(last) if window.0 <= last.1 => last.1 = last.1.max(window.1),
+                _ => windows.push(window),
+            }
+        }
+        windows
+    }
+}
+
+fn for_each_decoded(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
     let mut keep = |decoded: Decoded| {
         if decoded.bytes.len() >= MIN_DECODED {
             on_decoded(decoded);
         }
     };
-    alphabets::decode_runs(buffer, &mut keep);
-    escapes::decode_clusters(buffer, context, &mut keep);
-    utf16::decode_runs(buffer, &mut keep);
-    compressed::decode_streams(buffer, &mut keep);
+    alphabets::decode_runs(buffer, fresh, &mut keep);
+    escapes::decode_clusters(buffer, context, fresh, &mut keep);
+    utf16::decode_runs(buffer, fresh, &mut keep);
+    compressed::decode_streams(buffer, fresh, &mut keep);
 }
 
 /// Splits `start..end` into pieces of at most `max` bytes overlapping by [`PIECE_OVERLAP`].
@@ -227,6 +323,19 @@ mod tests {
         map.mark(57, 178);
         assert_eq!(map.to_source(60), 182);
         assert_eq!(OffsetMap::opaque(7, 20).to_source(1000), 7);
+    }
+
+    #[test]
+    fn fresh_regions_and_the_text_gate() {
+        let changed = [(10, 12), (40, 41)];
+        let fresh = Fresh(Some(&changed));
+        assert!(fresh.touches(0, 10) && fresh.touches(12, 20) && fresh.touches(30, 45));
+        assert!(!fresh.touches(13, 39) && !fresh.touches(42, 99) && !fresh.touches(0, 9));
+        assert!(Fresh(None).touches(5, 6));
+        assert!(looks_like_text(b"\xff\x00\x13 a plain sentence that is text {\"json\": true} and more text"));
+        assert!(is_compressed_stream(&[0x1f, 0x8b, 8, 0, 0xff, 0xfe]));
+        let garbage: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert!(!looks_like_text(&garbage) && !is_compressed_stream(&garbage));
     }
 
     #[test]

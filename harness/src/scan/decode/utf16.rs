@@ -4,7 +4,7 @@
 
 use memchr::memchr_iter;
 
-use super::{Decoded, OffsetMap, Step};
+use super::{Decoded, Fresh, OffsetMap, Step};
 
 const MIN_UNITS: usize = 8;
 
@@ -44,7 +44,7 @@ fn run_units(buffer: &[u8], start: usize, order: Order) -> usize {
     }
 }
 
-pub(super) fn decode_runs(buffer: &[u8], on_decoded: &mut dyn FnMut(Decoded)) {
+pub(super) fn decode_runs(buffer: &[u8], fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
     let mut resume = 0;
     for zero in memchr_iter(0, buffer) {
         if zero < resume {
@@ -57,7 +57,7 @@ pub(super) fn decode_runs(buffer: &[u8], on_decoded: &mut dyn FnMut(Decoded)) {
             Some((zero, run_units(buffer, zero, Order::Big), Order::Big)),
         ];
         for (start, units, order) in readings.into_iter().flatten() {
-            if units >= MIN_UNITS {
+            if units >= MIN_UNITS && fresh.touches(start, start + 2 * units) {
                 on_decoded(decode(buffer, start, units, order));
                 resume = resume.max(start + 2 * units);
             }
@@ -83,7 +83,7 @@ fn decode(buffer: &[u8], start: usize, units: usize, order: Order) -> Decoded {
         Order::Little => Step::Utf16Le,
         Order::Big => Step::Utf16Be,
     };
-    Decoded { bytes, step, map }
+    Decoded::new(bytes, step, map)
 }
 
 #[cfg(test)]
@@ -99,7 +99,7 @@ mod tests {
         ] {
             let haystack = [b"PK\x03\x04ab".as_slice(), &bytes, b"\xff\xfe"].concat();
             let mut found = Vec::new();
-            decode_runs(&haystack, &mut |d: Decoded| found.push(d));
+            decode_runs(&haystack, Fresh(None), &mut |d: Decoded| found.push(d));
             let run = found.iter().find(|d| d.step == step && String::from_utf8_lossy(&d.bytes).contains(text)).expect("decoded");
             let at = String::from_utf8_lossy(&run.bytes).find("kLm").unwrap();
             let expected = 6 + 2 * "token=Ab3é9".encode_utf16().count();

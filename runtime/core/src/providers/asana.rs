@@ -41,7 +41,7 @@ fn parse_task(data: &serde_json::Value) -> Result<Task, StepError> {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|item| path.iter().fold(Some(item), |v, key| v.and_then(|v| v.get(key))))
+            .filter_map(|item| path.iter().try_fold(item, |v, key| v.get(key)))
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect()
     };

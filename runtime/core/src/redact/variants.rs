@@ -365,13 +365,13 @@ fn push_html_forms(text: &str, set: &mut VariantSet) {
 /// `format!("{:?}", text)` without the surrounding quotes.
 fn rust_debug_str(text: &str) -> Vec<u8> {
     let quoted = format!("{text:?}");
-    quoted[1..quoted.len() - 1].as_bytes().to_vec()
+    quoted.as_bytes()[1..quoted.len() - 1].to_vec()
 }
 
 /// `format!("{:?}", bytes)` (a `Vec<u8>` body printed for debugging) without the brackets.
 fn rust_debug_bytes(secret: &[u8]) -> Vec<u8> {
     let listed = format!("{secret:?}");
-    listed[1..listed.len() - 1].as_bytes().to_vec()
+    listed.as_bytes()[1..listed.len() - 1].to_vec()
 }
 
 #[cfg(test)]
