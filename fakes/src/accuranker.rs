@@ -49,7 +49,7 @@ impl AccuRanker {
         Ok(AccuRanker {
             auth: [CredentialCheck::new(
                 CredentialLocation::AuthorizationScheme("Token"),
-                Accepts::Value(config.credential(API_KEY_BINDING)?),
+                Accepts::binding(config, API_KEY_BINDING)?,
                 ProviderError::new(401, "Invalid token."),
             )
             .when_missing(ProviderError::new(
@@ -129,7 +129,10 @@ fn keywords(domain_id: &str, request: &Request) -> Result<Vec<Value>, ProviderEr
     };
     let days = match (period("period_from")?, period("period_to")?) {
         (Some(from), Some(to)) if to < from => {
-            return Err(ProviderError::new(400, "period_to must not be before period_from."))
+            return Err(ProviderError::new(
+                400,
+                "period_to must not be before period_from.",
+            ))
         }
         (Some(from), Some(to)) if (to - from).whole_days() >= MAX_RANK_DAYS => {
             return Err(ProviderError::new(
@@ -139,7 +142,11 @@ fn keywords(domain_id: &str, request: &Request) -> Result<Vec<Value>, ProviderEr
         }
         (Some(from), Some(to)) => {
             let mut days = vec![from];
-            while let Some(next) = days.last().and_then(|day| day.next_day()).filter(|day| *day <= to) {
+            while let Some(next) = days
+                .last()
+                .and_then(|day| day.next_day())
+                .filter(|day| *day <= to)
+            {
                 days.push(next);
             }
             days
@@ -193,7 +200,11 @@ fn select(record: &Value, fields: Option<&str>) -> Result<Value, ProviderError> 
         return Ok(record.clone());
     };
     let mut selected = Map::new();
-    for field in fields.split(',').map(str::trim).filter(|field| !field.is_empty()) {
+    for field in fields
+        .split(',')
+        .map(str::trim)
+        .filter(|field| !field.is_empty())
+    {
         let mut source = record;
         let mut target = &mut selected;
         let parts: Vec<&str> = field.split('.').collect();

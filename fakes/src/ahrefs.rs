@@ -38,7 +38,7 @@ impl Ahrefs {
         Ok(Ahrefs {
             auth: [CredentialCheck::new(
                 CredentialLocation::AuthorizationBearer,
-                Accepts::Value(config.credential(API_KEY_BINDING)?),
+                Accepts::binding(config, API_KEY_BINDING)?,
                 // [unverified] status and wording.
                 ProviderError::new(401, "Invalid API key"),
             )
@@ -87,14 +87,19 @@ impl Provider for Ahrefs {
         let target = required("target")?;
         let date = required("date")?;
         if synthetic::parse_date(&date).is_none() {
-            return Err(bad_request(format!("date: invalid date {date:?}, expected YYYY-MM-DD")));
+            return Err(bad_request(format!(
+                "date: invalid date {date:?}, expected YYYY-MM-DD"
+            )));
         }
         let one_of = |name: &str, allowed: &[&str], default: &str| {
             let value = query_param(request, name).unwrap_or_else(|| default.to_owned());
             if allowed.contains(&value.as_str()) {
                 Ok(value)
             } else {
-                Err(bad_request(format!("{name}: must be one of {}", allowed.join(", "))))
+                Err(bad_request(format!(
+                    "{name}: must be one of {}",
+                    allowed.join(", ")
+                )))
             }
         };
         one_of("protocol", &PROTOCOLS, "both")?;

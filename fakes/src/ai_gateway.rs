@@ -84,11 +84,11 @@ pub(crate) struct AiGateway {
 
 impl AiGateway {
     pub fn new(config: &FakesConfig) -> Result<Self, FakesError> {
-        let token = config.credential(GATEWAY_TOKEN_BINDING)?;
+        let token = Accepts::binding(config, GATEWAY_TOKEN_BINDING)?;
         Ok(AiGateway {
             auth: [CredentialCheck::new(
                 CredentialLocation::BearerHeader("cf-aig-authorization"),
-                Accepts::Value(token),
+                token,
                 // [unverified] body: §6c "seen elsewhere" code 2009 (error shape renders the code).
                 ProviderError::new(401, "Unauthorized"),
             )],
@@ -153,7 +153,12 @@ impl Provider for AiGateway {
                         ),
                     ));
                 };
-                (provider.to_owned(), model.to_owned(), chat.prompt()?, Shape::OpenAi)
+                (
+                    provider.to_owned(),
+                    model.to_owned(),
+                    chat.prompt()?,
+                    Shape::OpenAi,
+                )
             }
             OPENAI_CHAT_COMPLETIONS => {
                 let chat: ChatRequest = parse(request, "chat")?;
@@ -166,11 +171,19 @@ impl Provider for AiGateway {
             ANTHROPIC_MESSAGES => {
                 let messages: AnthropicRequest = parse(request, "messages")?;
                 if messages.model.is_empty() || messages.max_tokens == 0 {
-                    return Err(ProviderError::new(400, "model and a positive max_tokens are required"));
+                    return Err(ProviderError::new(
+                        400,
+                        "model and a positive max_tokens are required",
+                    ));
                 }
                 let mut prompt: Vec<String> = messages.system.into_iter().collect();
                 prompt.extend(prompt_of(&messages.messages)?);
-                ("anthropic".to_owned(), messages.model, prompt, Shape::Anthropic)
+                (
+                    "anthropic".to_owned(),
+                    messages.model,
+                    prompt,
+                    Shape::Anthropic,
+                )
             }
             _ => unreachable!("{endpoint} is not an AI Gateway endpoint"),
         };
@@ -194,7 +207,13 @@ impl Provider for AiGateway {
                 .map(|value| hex::encode(Sha256::digest(value.as_bytes())))
                 .unwrap_or_default();
             let mut hasher = Sha256::new();
-            for part in [provider.as_bytes(), path.as_bytes(), model.as_bytes(), provider_auth.as_bytes(), &request.body] {
+            for part in [
+                provider.as_bytes(),
+                path.as_bytes(),
+                model.as_bytes(),
+                provider_auth.as_bytes(),
+                &request.body,
+            ] {
                 hasher.update(part);
                 hasher.update([0]);
             }
@@ -213,9 +232,12 @@ impl Provider for AiGateway {
             Some(body) => body,
             None => {
                 let body = shape.answer(&model, &prompt);
-                let ttl = headers.cache_ttl.map_or(DEFAULT_CACHE_TTL, Duration::from_secs);
+                let ttl = headers
+                    .cache_ttl
+                    .map_or(DEFAULT_CACHE_TTL, Duration::from_secs);
                 if !headers.skip_cache && !ttl.is_zero() {
-                    crate::lock(&self.cache).insert(cache_key, (Instant::now() + ttl, body.clone()));
+                    crate::lock(&self.cache)
+                        .insert(cache_key, (Instant::now() + ttl, body.clone()));
                 }
                 body
             }
@@ -239,9 +261,10 @@ impl Provider for AiGateway {
             request_body: payload.then(|| request.body.clone()),
             response_body: payload.then(|| body.to_string().into_bytes()),
         });
-        let mut reply = Reply::ok(body)
-            .header("cf-aig-log-id", log_id)
-            .header("cf-aig-cache-status", if hit { "HIT" } else { "MISS" }.into());
+        let mut reply = Reply::ok(body).header("cf-aig-log-id", log_id).header(
+            "cf-aig-cache-status",
+            if hit { "HIT" } else { "MISS" }.into(),
+        );
         if let Some(event_id) = headers.event_id {
             reply = reply.header("cf-aig-event-id", event_id);
         }
@@ -249,7 +272,10 @@ impl Provider for AiGateway {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(request: &Request, kind: &str) -> Result<T, ProviderError> {
+fn parse<T: serde::de::DeserializeOwned>(
+    request: &Request,
+    kind: &str,
+) -> Result<T, ProviderError> {
     request
         .body_json()
         .map_err(|error| ProviderError::new(400, format!("Invalid {kind} request: {error}")))
@@ -278,31 +304,41 @@ impl GatewayHeaders {
             None => Ok(default),
             Some("true") => Ok(true),
             Some("false") => Ok(false),
-            Some(other) => Err(ProviderError::new(400, format!("{name} must be true or false, not {other:?}"))),
+            Some(other) => Err(ProviderError::new(
+                400,
+                format!("{name} must be true or false, not {other:?}"),
+            )),
         };
         let metadata = match header("cf-aig-metadata") {
             None => Map::new(),
             Some(raw) => {
-                let invalid = |why: &str| ProviderError::new(400, format!("Invalid cf-aig-metadata header: {why}"));
+                let invalid = |why: &str| {
+                    ProviderError::new(400, format!("Invalid cf-aig-metadata header: {why}"))
+                };
                 let Ok(Value::Object(entries)) = serde_json::from_str::<Value>(&raw) else {
                     return Err(invalid("it must be a JSON object"));
                 };
                 if entries.len() > MAX_METADATA_ENTRIES {
                     return Err(invalid(&format!("at most {MAX_METADATA_ENTRIES} entries")));
                 }
-                if let Some((key, _)) = entries
-                    .iter()
-                    .find(|(_, value)| !(value.is_string() || value.is_number() || value.is_boolean()))
-                {
-                    return Err(invalid(&format!("{key:?} must be a string, number or boolean")));
+                if let Some((key, _)) = entries.iter().find(|(_, value)| {
+                    !(value.is_string() || value.is_number() || value.is_boolean())
+                }) {
+                    return Err(invalid(&format!(
+                        "{key:?} must be a string, number or boolean"
+                    )));
                 }
                 entries
             }
         };
         let cache_ttl = header("cf-aig-cache-ttl")
             .map(|ttl| {
-                ttl.parse::<u64>()
-                    .map_err(|_| ProviderError::new(400, format!("cf-aig-cache-ttl must be whole seconds, not {ttl:?}")))
+                ttl.parse::<u64>().map_err(|_| {
+                    ProviderError::new(
+                        400,
+                        format!("cf-aig-cache-ttl must be whole seconds, not {ttl:?}"),
+                    )
+                })
             })
             .transpose()?;
         Ok(GatewayHeaders {

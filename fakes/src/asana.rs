@@ -50,7 +50,7 @@ use wiremock::Request;
 use crate::config::{Agent, AsanaWebhookOptions, FakesConfig, FakesError, TaskFixture};
 use crate::credential::{Accepts, CredentialCheck, CredentialLocation};
 use crate::error_shape::{ErrorShape, ProviderError};
-use crate::server::{query_param, Endpoint, PathParams, Provider, Reply};
+use crate::server::{self, query_param, Endpoint, PathParams, Provider, Reply};
 use crate::synthetic;
 
 pub const AGENT_PAT_BINDING: &str = "AGENCY_OS_ASANA_AGENT_PAT";
@@ -244,7 +244,7 @@ impl Asana {
     pub fn new(config: &FakesConfig, base_url: String) -> Result<Self, FakesError> {
         // §1: a missing or wrong token both get 401 "Not Authorized".
         let not_authorized = ProviderError::new(401, "Not Authorized");
-        let pat = config.credential(AGENT_PAT_BINDING)?;
+        let pat = Accepts::binding(config, AGENT_PAT_BINDING)?;
         let tasks = config
             .tasks_by_gid()?
             .into_iter()
@@ -265,7 +265,7 @@ impl Asana {
             webhook_options: config.asana_webhooks.clone(),
             auth: [CredentialCheck::new(
                 CredentialLocation::AuthorizationBearer,
-                Accepts::Value(pat),
+                pat,
                 not_authorized,
             )],
             tasks: Mutex::new(tasks),
@@ -309,9 +309,14 @@ impl Asana {
 
     fn is_known_resource(&self, gid: &str) -> bool {
         gid == WORKSPACE_GID
-            || crate::lock(&self.tasks)
-                .values()
-                .any(|task| task.fixture.gid == gid || task.fixture.project_gids.iter().any(|project| project == gid))
+            || crate::lock(&self.tasks).values().any(|task| {
+                task.fixture.gid == gid
+                    || task
+                        .fixture
+                        .project_gids
+                        .iter()
+                        .any(|project| project == gid)
+            })
     }
 
     fn record_event(&self, resources: Vec<String>, event: Value) {
@@ -401,8 +406,13 @@ impl Asana {
     /// `{"data": items[page], "next_page": …}`: every item without `limit`
     /// (and no `next_page`), else one page and `next_page` (null on the last)
     /// whose `path`/`uri` repeat the query with the next `offset` (§1 "Pagination").
-    fn paginate(&self, items: Vec<Value>, request: &Request, path: &str) -> Result<Reply, ProviderError> {
-        let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    fn paginate(
+        &self,
+        items: Vec<Value>,
+        request: &Request,
+        path: &str,
+    ) -> Result<Reply, ProviderError> {
+        let query = server::query_pairs(request);
         let Some(limit) = query_param(request, "limit") else {
             return Ok(Reply::ok(json!({ "data": items })));
         };
@@ -451,13 +461,21 @@ impl Asana {
                 "assignee, workspace: You must specify a workspace when specifying an assignee, and vice versa",
             ));
         }
-        let filters = [project.is_some(), tag.is_some(), section.is_some(), assignee.is_some()];
+        let filters = [
+            project.is_some(),
+            tag.is_some(),
+            section.is_some(),
+            assignee.is_some(),
+        ];
         if filters.iter().filter(|given| **given).count() != 1 {
             return Err(bad_request(
                 "Must specify exactly one of project, tag, section, user task list, or assignee + workspace",
             ));
         }
-        if workspace.as_deref().is_some_and(|workspace| workspace != WORKSPACE_GID) {
+        if workspace
+            .as_deref()
+            .is_some_and(|workspace| workspace != WORKSPACE_GID)
+        {
             return Err(unknown_object(workspace.as_deref().unwrap_or_default()));
         }
         let assignee = assignee.map(|assignee| {
@@ -473,14 +491,27 @@ impl Asana {
             .values()
             .filter(|task| {
                 let fixture = &task.fixture;
-                let by_project = project.as_ref().is_none_or(|project| fixture.project_gids.contains(project));
+                let by_project = project
+                    .as_ref()
+                    .is_none_or(|project| fixture.project_gids.contains(project));
                 let by_tag = tag.as_ref().is_none_or(|tag| {
-                    fixture.tags.iter().any(|name| name == tag || synthetic::stable_gid("tag", name) == *tag)
+                    fixture
+                        .tags
+                        .iter()
+                        .any(|name| name == tag || synthetic::stable_gid("tag", name) == *tag)
                 });
                 // The fake has no sections: a section filter matches the project of that gid.
-                let by_section = section.as_ref().is_none_or(|section| fixture.project_gids.contains(section));
-                let by_assignee = assignee.as_ref().is_none_or(|assignee| fixture.assignee_gid.as_ref() == Some(assignee));
-                by_project && by_tag && by_section && by_assignee && !(incomplete_only && fixture.completed)
+                let by_section = section
+                    .as_ref()
+                    .is_none_or(|section| fixture.project_gids.contains(section));
+                let by_assignee = assignee
+                    .as_ref()
+                    .is_none_or(|assignee| fixture.assignee_gid.as_ref() == Some(assignee));
+                by_project
+                    && by_tag
+                    && by_section
+                    && by_assignee
+                    && !(incomplete_only && fixture.completed)
             })
             .map(|task| task.fixture.gid.clone())
             .collect();
@@ -525,13 +556,21 @@ impl Asana {
             return Err(unknown_object(workspace.unwrap_or_default()));
         }
         let mut extra = Map::new();
-        match (string_field(&data, "notes")?, string_field(&data, "html_notes")?) {
+        match (
+            string_field(&data, "notes")?,
+            string_field(&data, "html_notes")?,
+        ) {
             (Some(_), Some(_)) => {
-                return Err(bad_request("notes, html_notes: You may only specify one of these"))
+                return Err(bad_request(
+                    "notes, html_notes: You may only specify one of these",
+                ))
             }
             (Some(notes), None) => {
                 extra.insert("notes".into(), json!(notes));
-                extra.insert("html_notes".into(), json!(format!("<body>{}</body>", escape_html(notes))));
+                extra.insert(
+                    "html_notes".into(),
+                    json!(format!("<body>{}</body>", escape_html(notes))),
+                );
             }
             (None, Some(html)) => {
                 extra.insert("notes".into(), json!(text_of_html(body_content(html)?)));
@@ -661,7 +700,8 @@ impl Asana {
 
     /// `GET /attachments?parent=…`: AttachmentCompact records of the parent task.
     fn list_attachments(&self, request: &Request) -> Result<Reply, ProviderError> {
-        let parent = query_param(request, "parent").ok_or_else(|| bad_request("parent: Missing input"))?;
+        let parent =
+            query_param(request, "parent").ok_or_else(|| bad_request("parent: Missing input"))?;
         self.require_task(&parent)?;
         let opt_fields = query_param(request, "opt_fields");
         let items: Vec<Value> = crate::lock(&self.attachments)
@@ -692,7 +732,9 @@ impl Asana {
             .iter_mut()
             .find(|attachment| attachment.gid == gid)
             .ok_or_else(|| unknown_object(gid))?;
-        Ok(Reply::ok(json!({ "data": self.attachment_json(attachment) })))
+        Ok(Reply::ok(
+            json!({ "data": self.attachment_json(attachment) }),
+        ))
     }
 
     /// AttachmentResponse; each call signs a fresh `download_url` (uploads only).
@@ -821,7 +863,8 @@ impl Asana {
         let signature = query_param(request, "signature").unwrap_or_default();
         let attachments = crate::lock(&self.attachments);
         // [unverified] S3 answers an expired or forged URL with an XML AccessDenied; the fake keeps Asana's shape.
-        let denied = || ProviderError::new(403, "Request has expired or its signature does not match");
+        let denied =
+            || ProviderError::new(403, "Request has expired or its signature does not match");
         let attachment = attachments
             .iter()
             .find(|attachment| attachment.gid == gid)
@@ -846,8 +889,10 @@ impl Asana {
     /// call is open, and answers 201 WebhookResponse only if it succeeded.
     fn create_webhook(&self, request: &Request) -> Result<Reply, ProviderError> {
         let data = request_data(request)?;
-        let resource = string_field(&data, "resource")?.ok_or_else(|| bad_request("resource: Missing input"))?;
-        let target = string_field(&data, "target")?.ok_or_else(|| bad_request("target: Missing input"))?;
+        let resource = string_field(&data, "resource")?
+            .ok_or_else(|| bad_request("resource: Missing input"))?;
+        let target =
+            string_field(&data, "target")?.ok_or_else(|| bad_request("target: Missing input"))?;
         if !self.is_known_resource(resource) {
             return Err(unknown_object(resource));
         }
@@ -862,7 +907,10 @@ impl Asana {
         if !target_url.loopback || self.webhook_options.reject_loopback_targets {
             return Err(ProviderError::new(
                 403,
-                format!("target: The host {:?} is not a valid webhook target", target_url.host),
+                format!(
+                    "target: The host {:?} is not a valid webhook target",
+                    target_url.host
+                ),
             ));
         }
         if target_url.https {
@@ -887,7 +935,9 @@ impl Asana {
         let resource_json = {
             let tasks = crate::lock(&self.tasks);
             match tasks.get(resource) {
-                Some(task) => json!({ "gid": resource, "resource_type": "task", "name": task.fixture.name }),
+                Some(task) => {
+                    json!({ "gid": resource, "resource_type": "task", "name": task.fixture.name })
+                }
                 None if resource == WORKSPACE_GID => workspace_compact(),
                 None => project_compact(resource),
             }
@@ -914,7 +964,8 @@ impl Asana {
 
     /// `GET /events?resource=…&sync=…` (§1, spec `/events`).
     fn get_events(&self, request: &Request) -> Result<Reply, ProviderError> {
-        let resource = query_param(request, "resource").ok_or_else(|| bad_request("resource: Missing input"))?;
+        let resource = query_param(request, "resource")
+            .ok_or_else(|| bad_request("resource: Missing input"))?;
         if !self.is_known_resource(&resource) {
             return Err(unknown_object(&resource));
         }
@@ -946,7 +997,9 @@ impl Asana {
         let sync = synthetic::random_hex(16);
         log.tokens.insert(sync.clone(), (resource, next_position));
         let data: Vec<Value> = returned.into_iter().map(|(_, event)| event).collect();
-        Ok(Reply::ok(json!({ "data": data, "sync": sync, "has_more": has_more })))
+        Ok(Reply::ok(
+            json!({ "data": data, "sync": sync, "has_more": has_more }),
+        ))
     }
 }
 
@@ -1006,7 +1059,10 @@ impl HandshakeTarget {
             }
             _ => (authority, if https { 443 } else { 80 }),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         // Loopback by name or by literal address only: no name is ever resolved beyond `localhost`.
         let address: Option<std::net::IpAddr> = if host == "localhost" {
             Some(Ipv4Addr::LOCALHOST.into())
@@ -1020,7 +1076,9 @@ impl HandshakeTarget {
             path => path.to_owned(),
         };
         Some(HandshakeTarget {
-            address: address.filter(|_| loopback).and_then(|ip| (ip, port).to_socket_addrs().ok()?.next()),
+            address: address
+                .filter(|_| loopback)
+                .and_then(|ip| (ip, port).to_socket_addrs().ok()?.next()),
             host,
             https,
             loopback,
@@ -1366,7 +1424,13 @@ impl AsanaFake {
         crate::lock(&self.asana.attachments)
             .iter()
             .filter(|attachment| attachment.parent_gid == task_gid)
-            .map(|attachment| (attachment.gid.clone(), attachment.name.clone(), attachment.bytes.clone()))
+            .map(|attachment| {
+                (
+                    attachment.gid.clone(),
+                    attachment.name.clone(),
+                    attachment.bytes.clone(),
+                )
+            })
             .collect()
     }
 
@@ -1378,7 +1442,8 @@ impl AsanaFake {
     /// Adds an event `GET /events` reports on `resource_gid` (e.g. a human's
     /// change made "in Asana"); build it with [`AsanaFake::task_event`] and kin.
     pub fn push_event(&self, resource_gid: &str, event: Value) {
-        self.asana.record_event(vec![resource_gid.to_owned()], event);
+        self.asana
+            .record_event(vec![resource_gid.to_owned()], event);
     }
 
     /// Forgets every sync token handed out, as Asana does with old ones: the

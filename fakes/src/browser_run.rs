@@ -43,7 +43,7 @@ impl BrowserRun {
         Ok(BrowserRun {
             auth: [CredentialCheck::new(
                 CredentialLocation::AuthorizationBearer,
-                Accepts::Value(config.credential(API_TOKEN_BINDING)?),
+                Accepts::binding(config, API_TOKEN_BINDING)?,
                 // §6b verified: HTTP 403, code 10000 (the shape derives the code).
                 ProviderError::new(403, "Authentication error"),
             )],
@@ -135,10 +135,15 @@ impl Page {
     fn from_request(body: &Value) -> Result<Page, ProviderError> {
         let field = |name: &str| body.get(name).and_then(Value::as_str);
         match (field("url"), field("html")) {
-            (Some(_), Some(_)) => Err(ProviderError::new(400, "Only one of url or html may be given")),
+            (Some(_), Some(_)) => Err(ProviderError::new(
+                400,
+                "Only one of url or html may be given",
+            )),
             (None, None) => Err(ProviderError::new(400, "One of url or html is required")),
             (None, Some(html)) => Ok(Page {
-                title: between(html, "<title>", "</title>").unwrap_or_default().to_owned(),
+                title: between(html, "<title>", "</title>")
+                    .unwrap_or_default()
+                    .to_owned(),
                 html: html.to_owned(),
             }),
             (Some(url), None) => {
@@ -147,7 +152,9 @@ impl Page {
                     .or_else(|| url.strip_prefix("http://"))
                     .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(rest))
                     .filter(|host| !host.is_empty())
-                    .ok_or_else(|| ProviderError::new(400, format!("url {url:?} is not an http(s) URL")))?;
+                    .ok_or_else(|| {
+                        ProviderError::new(400, format!("url {url:?} is not an http(s) URL"))
+                    })?;
                 let title = format!("{host} | Home");
                 let escaped = escape(url);
                 Ok(Page {
@@ -201,13 +208,11 @@ fn escape(text: &str) -> String {
 
 /// A valid PNG: 8-bit RGB, one colour, zlib stream of stored (uncompressed) deflate blocks.
 fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut raw = Vec::new();
-    for _ in 0..height {
-        raw.push(0); // filter type None
-        for _ in 0..width {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    // Each row: filter type 0 (None), then the pixels.
+    let row: Vec<u8> = std::iter::once(0)
+        .chain(rgb.iter().copied().cycle().take(3 * width as usize))
+        .collect();
+    let raw: Vec<u8> = row.repeat(height as usize);
     let mut zlib = vec![0x78, 0x01];
     let mut blocks = raw.chunks(65_535).peekable();
     while let Some(block) = blocks.next() {
@@ -224,8 +229,16 @@ fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
     header.extend_from_slice(&height.to_be_bytes());
     header.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(b"IHDR", header.as_slice()), (b"IDAT", &zlib), (b"IEND", &[])] {
-        png.extend_from_slice(&u32::try_from(data.len()).expect("small chunks").to_be_bytes());
+    for (kind, data) in [
+        (b"IHDR", header.as_slice()),
+        (b"IDAT", &zlib),
+        (b"IEND", &[]),
+    ] {
+        png.extend_from_slice(
+            &u32::try_from(data.len())
+                .expect("small chunks")
+                .to_be_bytes(),
+        );
         let mut chunk = kind.to_vec();
         chunk.extend_from_slice(data);
         png.extend_from_slice(&chunk);
@@ -239,7 +252,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

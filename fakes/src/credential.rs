@@ -5,9 +5,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use serde_json::{json, Value};
 use wiremock::Request;
 
+use crate::config::{FakesConfig, FakesError};
 use crate::error_shape::ProviderError;
+use crate::server::{self, Reply};
 use crate::synthetic;
 
 /// A harness callback told about every credential a fake mints: (label, value).
@@ -50,27 +53,43 @@ enum Presented {
 }
 
 impl CredentialLocation {
+    /// Where a scanner of the wire sees this location, spelled as the
+    /// harness's scan locations: `header <lowercase name>` (Bearer, Basic and
+    /// scheme forms are all the `authorization` header), `query <name>`,
+    /// `form <field>`. [`CredentialLocation::FirstOf`] is each of its places.
+    fn places(self) -> Vec<String> {
+        match self {
+            CredentialLocation::AuthorizationBearer
+            | CredentialLocation::AuthorizationScheme(_)
+            | CredentialLocation::BasicUser
+            | CredentialLocation::BasicPassword => vec!["header authorization".to_owned()],
+            CredentialLocation::BearerHeader(name) | CredentialLocation::Header(name) => {
+                vec![format!("header {}", name.to_ascii_lowercase())]
+            }
+            CredentialLocation::FormField(field) => vec![format!("form {field}")],
+            CredentialLocation::QueryParam(name) => vec![format!("query {name}")],
+            CredentialLocation::FirstOf(locations) => locations
+                .iter()
+                .flat_map(|location| location.places())
+                .collect(),
+        }
+    }
+
     fn read(self, request: &Request) -> Presented {
         match self {
             CredentialLocation::AuthorizationBearer => read_bearer(request, "authorization"),
             CredentialLocation::BearerHeader(name) => read_bearer(request, name),
-            CredentialLocation::FormField(name) => form_urlencoded::parse(&request.body)
-                .find(|(field, _)| field == name)
-                .map_or(Presented::Missing, |(_, value)| {
-                    Presented::Value(value.into_owned())
-                }),
+            CredentialLocation::FormField(name) => {
+                server::form_field(request, name).map_or(Presented::Missing, Presented::Value)
+            }
             CredentialLocation::AuthorizationScheme(scheme) => {
                 read_scheme(request, "authorization", scheme)
             }
             CredentialLocation::BasicUser => read_basic(request, |user, _| user),
             CredentialLocation::BasicPassword => read_basic(request, |_, password| password),
-            CredentialLocation::QueryParam(name) => request
-                .url
-                .query_pairs()
-                .find(|(param, _)| param == name)
-                .map_or(Presented::Missing, |(_, value)| {
-                    Presented::Value(value.into_owned())
-                }),
+            CredentialLocation::QueryParam(name) => {
+                server::query_param(request, name).map_or(Presented::Missing, Presented::Value)
+            }
             CredentialLocation::Header(name) => request
                 .headers
                 .get(name)
@@ -124,10 +143,62 @@ fn read_bearer(request: &Request, header: &str) -> Presented {
 
 /// What a [`CredentialCheck`] accepts.
 pub(crate) enum Accepts {
-    /// Exactly this value (a canary seeded into a binding).
-    Value(String),
+    /// Exactly the value seeded into `binding` (a canary).
+    Value {
+        binding: &'static str,
+        value: String,
+    },
     /// Any token this mint issued.
     MintedBy(Arc<TokenMint>),
+}
+
+impl Accepts {
+    /// Exactly the value `config` seeds into `binding`.
+    pub fn binding(config: &FakesConfig, binding: &'static str) -> Result<Self, FakesError> {
+        Ok(Accepts::Value {
+            binding,
+            value: config.credential(binding)?,
+        })
+    }
+
+    /// The canary label of what is accepted: the binding's name, or the
+    /// mint's label (`minted:…`).
+    fn label(&self) -> &'static str {
+        match self {
+            Accepts::Value { binding, .. } => binding,
+            Accepts::MintedBy(mint) => mint.label,
+        }
+    }
+}
+
+/// One place a fake takes a credential: the fake's name (as in
+/// [`crate::RecordedRequest::fake`]), the place on the wire (spelled
+/// `header <lowercase name>`, `query <name>` or `form <field>`), and the
+/// canary label accepted there (a binding name, or a mint's `minted:…` label).
+///
+/// Listed by [`crate::Fakes::credential_places`], derived from the very
+/// checks the fakes enforce, so a scanner can tell a credential where its
+/// provider takes it from a leak.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CredentialPlace {
+    pub fake: &'static str,
+    pub place: String,
+    pub label: &'static str,
+}
+
+/// Every place `checks` take a credential, for fake `fake`.
+pub(crate) fn places<'a>(
+    fake: &'static str,
+    checks: &'a [CredentialCheck],
+) -> impl Iterator<Item = CredentialPlace> + 'a {
+    checks.iter().flat_map(move |check| {
+        let label = check.accepts.label();
+        check
+            .location
+            .places()
+            .into_iter()
+            .map(move |place| CredentialPlace { fake, place, label })
+    })
 }
 
 /// One credential a request must carry, and the provider's answers when it does not.
@@ -149,6 +220,23 @@ impl CredentialCheck {
         }
     }
 
+    /// A token endpoint's form field `field`, which must hold `binding`'s
+    /// value (Google's and Box's client id and secret).
+    pub fn form_field(
+        config: &FakesConfig,
+        field: &'static str,
+        binding: &'static str,
+        when_wrong: ProviderError,
+        when_missing: ProviderError,
+    ) -> Result<Self, FakesError> {
+        Ok(CredentialCheck::new(
+            CredentialLocation::FormField(field),
+            Accepts::binding(config, binding)?,
+            when_wrong,
+        )
+        .when_missing(when_missing))
+    }
+
     pub fn when_missing(mut self, rejection: ProviderError) -> Self {
         self.when_missing = rejection;
         self
@@ -156,7 +244,9 @@ impl CredentialCheck {
 
     fn accepts(&self, value: &str) -> bool {
         match &self.accepts {
-            Accepts::Value(expected) => expected == value,
+            Accepts::Value {
+                value: expected, ..
+            } => expected == value,
             Accepts::MintedBy(mint) => mint.issued(value),
         }
     }
@@ -193,6 +283,19 @@ pub(crate) fn presented(checks: &[CredentialCheck], request: &Request) -> Option
     (!values.is_empty()).then(|| values.join(" "))
 }
 
+/// A token endpoint's `grant_type` check: the form must ask for `expected`;
+/// anything else (what was sent, empty if nothing) gets `unsupported`'s answer.
+pub(crate) fn require_grant_type(
+    request: &Request,
+    expected: &str,
+    unsupported: impl FnOnce(&str) -> ProviderError,
+) -> Result<(), ProviderError> {
+    match server::form_field(request, "grant_type").unwrap_or_default() {
+        grant_type if grant_type == expected => Ok(()),
+        grant_type => Err(unsupported(&grant_type)),
+    }
+}
+
 /// Issues fresh access tokens, remembers them for the fakes that accept them,
 /// and tells the harness about each one before it is sent.
 pub(crate) struct TokenMint {
@@ -221,6 +324,19 @@ impl TokenMint {
             hook(self.label, &token);
         }
         token
+    }
+
+    /// A token endpoint's answer: a fresh token as `access_token` (a canary
+    /// before it is sent, see [`TokenMint::mint`]), its `expires_in` and
+    /// `token_type`, and the provider's own `extra` field.
+    pub fn token_reply(&self, expires_in: u64, token_type: &str, extra: (&str, Value)) -> Reply {
+        let mut body = json!({
+            "access_token": self.mint(),
+            "expires_in": expires_in,
+            "token_type": token_type,
+        });
+        body[extra.0] = extra.1;
+        Reply::ok(body)
     }
 
     fn issued(&self, token: &str) -> bool {

@@ -70,12 +70,12 @@ impl DataForSeo {
             auth: [
                 CredentialCheck::new(
                     CredentialLocation::BasicUser,
-                    Accepts::Value(config.credential(LOGIN_BINDING)?),
+                    Accepts::binding(config, LOGIN_BINDING)?,
                     not_authorized.clone(),
                 ),
                 CredentialCheck::new(
                     CredentialLocation::BasicPassword,
-                    Accepts::Value(config.credential(PASSWORD_BINDING)?),
+                    Accepts::binding(config, PASSWORD_BINDING)?,
                     not_authorized,
                 ),
             ],
@@ -176,7 +176,13 @@ impl Provider for DataForSeo {
                         })
                     })
                     .collect();
-                let mut task = task_envelope(&task_id(), 20000, "tasks_ready", &Map::new(), Some(Value::Array(ready)));
+                let mut task = task_envelope(
+                    &task_id(),
+                    20000,
+                    "tasks_ready",
+                    &Map::new(),
+                    Some(Value::Array(ready)),
+                );
                 task["cost"] = json!(0);
                 vec![task]
             }
@@ -187,12 +193,24 @@ impl Provider for DataForSeo {
                     Some(posted) => {
                         posted.collected = true;
                         let result = serp_result(&posted.data);
-                        let mut task = task_envelope(id, 20000, "task_get", &posted.data, Some(json!([result])));
+                        let mut task = task_envelope(
+                            id,
+                            20000,
+                            "task_get",
+                            &posted.data,
+                            Some(json!([result])),
+                        );
                         // Collecting a result already paid for costs nothing.
                         task["cost"] = json!(0);
                         vec![task]
                     }
-                    None => vec![failed_task(id, 40401, dataforseo_message(40401).into(), "task_get", &Map::new())],
+                    None => vec![failed_task(
+                        id,
+                        40401,
+                        dataforseo_message(40401).into(),
+                        "task_get",
+                        &Map::new(),
+                    )],
                 }
             }
             APPENDIX_ERRORS => {
@@ -200,7 +218,13 @@ impl Provider for DataForSeo {
                     .iter()
                     .map(|&code| json!({ "code": code, "message": dataforseo_message(code) }))
                     .collect();
-                let mut task = task_envelope(&task_id(), 20000, "errors", &Map::new(), Some(Value::Array(codes)));
+                let mut task = task_envelope(
+                    &task_id(),
+                    20000,
+                    "errors",
+                    &Map::new(),
+                    Some(Value::Array(codes)),
+                );
                 task["path"] = json!(["v3", "appendix", "errors"]);
                 task["data"] = json!({ "api": "appendix", "function": "errors" });
                 task["cost"] = json!(0);
@@ -287,11 +311,15 @@ fn task_envelope(
     task: &Map<String, Value>,
     result: Option<Value>,
 ) -> Value {
-    let mut data = json!({ "api": "serp", "function": function, "se": "google", "se_type": "organic" });
+    let mut data =
+        json!({ "api": "serp", "function": function, "se": "google", "se_type": "organic" });
     for (key, value) in task {
         data[key] = value.clone();
     }
-    let result_count = result.as_ref().and_then(Value::as_array).map_or(0, Vec::len);
+    let result_count = result
+        .as_ref()
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     json!({
         "id": id,
         "status_code": status_code,
@@ -305,7 +333,13 @@ fn task_envelope(
     })
 }
 
-fn failed_task(id: &str, code: u32, message: String, function: &str, task: &Map<String, Value>) -> Value {
+fn failed_task(
+    id: &str,
+    code: u32,
+    message: String,
+    function: &str,
+    task: &Map<String, Value>,
+) -> Value {
     let mut failed = task_envelope(id, code, function, task, None);
     failed["status_message"] = json!(message);
     failed["cost"] = json!(0);
@@ -315,7 +349,11 @@ fn failed_task(id: &str, code: u32, message: String, function: &str, task: &Map<
 fn request_envelope(tasks: Vec<Value>) -> Value {
     let errors = tasks
         .iter()
-        .filter(|task| task["status_code"].as_u64().is_some_and(|code| code >= 40000))
+        .filter(|task| {
+            task["status_code"]
+                .as_u64()
+                .is_some_and(|code| code >= 40000)
+        })
         .count();
     let cost: f64 = tasks.iter().filter_map(|task| task["cost"].as_f64()).sum();
     json!({
@@ -333,8 +371,14 @@ fn request_envelope(tasks: Vec<Value>) -> Value {
 /// A SERP result that depends only on keyword, location, language and depth.
 fn serp_result(task: &Map<String, Value>) -> Value {
     let keyword = task["keyword"].as_str().unwrap_or_default().trim();
-    let location_code = task.get("location_code").and_then(Value::as_u64).unwrap_or(2840);
-    let language_code = task.get("language_code").and_then(Value::as_str).unwrap_or("en");
+    let location_code = task
+        .get("location_code")
+        .and_then(Value::as_u64)
+        .unwrap_or(2840);
+    let language_code = task
+        .get("language_code")
+        .and_then(Value::as_str)
+        .unwrap_or("en");
     let depth = task.get("depth").and_then(Value::as_u64).unwrap_or(100);
     let location = location_code.to_string();
     let stable = |what: &str, modulus: u64| {
@@ -342,7 +386,13 @@ fn serp_result(task: &Map<String, Value>) -> Value {
     };
     let slug: String = keyword
         .chars()
-        .map(|character| if character.is_ascii_alphanumeric() { character.to_ascii_lowercase() } else { '-' })
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let items: Vec<Value> = (1..=depth.min(MAX_ITEMS))
         .map(|rank| {

@@ -134,22 +134,7 @@ impl ErrorShape {
                         "metadata": { "service": service },
                     }));
                 }
-                if let Some(credential) = echoed {
-                    // Mirrors the captured DebugInfo "Invalid API key: <key>" (§3e, timesketch #3703).
-                    details.push(json!({
-                        "@type": "type.googleapis.com/google.rpc.DebugInfo",
-                        "detail": format!("Invalid credential: {credential}"),
-                    }));
-                }
-                let mut body = json!({
-                    "code": error.status,
-                    "message": error.message,
-                    "status": google_status(error.status),
-                });
-                if !details.is_empty() {
-                    body["details"] = Value::Array(details);
-                }
-                json!({ "error": body })
+                json!({ "error": google_rpc_status(error.status, &error.message, details, echoed) })
             }
             ErrorShape::CloudflareV4 => json!({
                 "success": false,
@@ -173,7 +158,9 @@ impl ErrorShape {
                 "ERROR {} :: {}{}",
                 numeric_code(error).unwrap_or_else(|| semrush_code(error.status)),
                 error.message,
-                echoed.map(|credential| format!(" {credential}")).unwrap_or_default(),
+                echoed
+                    .map(|credential| format!(" {credential}"))
+                    .unwrap_or_default(),
             )),
             ErrorShape::Ahrefs => json!({ "error": message_with_echo() }),
             ErrorShape::Box => render_box(error, echoed),
@@ -540,22 +527,35 @@ fn render_google_ads(error: &ProviderError, echoed: Option<&str>) -> Value {
         }
         None => error.message.clone(),
     };
+    let body = google_rpc_status(error.status, &message, details, echoed);
+    // searchStream answers an array, errors included (§3c, dubinc/dub #4409).
+    json!([{ "error": body }])
+}
+
+/// A google.rpc.Status body (GA4's and Google Ads' `error`): `details`, plus
+/// a DebugInfo echoing the credential presented, if any.
+fn google_rpc_status(
+    status: u16,
+    message: &str,
+    mut details: Vec<Value>,
+    echoed: Option<&str>,
+) -> Value {
     if let Some(credential) = echoed {
+        // Mirrors the captured DebugInfo "Invalid API key: <key>" (§3e, timesketch #3703).
         details.push(json!({
             "@type": "type.googleapis.com/google.rpc.DebugInfo",
             "detail": format!("Invalid credential: {credential}"),
         }));
     }
     let mut body = json!({
-        "code": error.status,
+        "code": status,
         "message": message,
-        "status": google_status(error.status),
+        "status": google_status(status),
     });
     if !details.is_empty() {
         body["details"] = Value::Array(details);
     }
-    // searchStream answers an array, errors included (§3c, dubinc/dub #4409).
-    json!([{ "error": body }])
+    body
 }
 
 /// What an injected fault answers on Google Ads: a GoogleAdsFailure for the

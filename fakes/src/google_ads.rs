@@ -106,7 +106,7 @@ impl GoogleAds {
         .when_missing(ProviderError::new(401, crate::ga4::CREDENTIALS_MISSING));
         let developer_token = CredentialCheck::new(
             CredentialLocation::Header("developer-token"),
-            Accepts::Value(config.credential(DEVELOPER_TOKEN_BINDING)?),
+            Accepts::binding(config, DEVELOPER_TOKEN_BINDING)?,
             ProviderError::new(401, DEVELOPER_TOKEN_INVALID)
                 .code("authenticationError.DEVELOPER_TOKEN_INVALID"),
         )

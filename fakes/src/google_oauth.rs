@@ -10,7 +10,7 @@ use serde_json::json;
 use wiremock::Request;
 
 use crate::config::{FakesConfig, FakesError};
-use crate::credential::{Accepts, CredentialCheck, CredentialLocation, TokenMint};
+use crate::credential::{self, CredentialCheck, TokenMint};
 use crate::error_shape::{ErrorShape, ProviderError};
 use crate::server::{Endpoint, PathParams, Provider, Reply};
 
@@ -37,14 +37,9 @@ impl GoogleOAuth {
         let invalid_client = ProviderError::new(401, "Unauthorized").code("invalid_client");
         let invalid_grant =
             ProviderError::new(400, "Token has been expired or revoked.").code("invalid_grant");
-        let form_check =
-            |field, binding, when_wrong, when_missing| -> Result<CredentialCheck, FakesError> {
-                let accepts = Accepts::Value(config.credential(binding)?);
-                Ok(
-                    CredentialCheck::new(CredentialLocation::FormField(field), accepts, when_wrong)
-                        .when_missing(when_missing),
-                )
-            };
+        let form_check = |field, binding, when_wrong, when_missing| {
+            CredentialCheck::form_field(config, field, binding, when_wrong, when_missing)
+        };
         let auth = [
             form_check(
                 "client_id",
@@ -96,24 +91,13 @@ impl Provider for GoogleOAuth {
             endpoint, TOKEN,
             "the token endpoint is Google OAuth's only one"
         );
-        let grant_type = form_urlencoded::parse(&request.body)
-            .find(|(field, _)| field == "grant_type")
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default();
-        if grant_type != "refresh_token" {
-            return Err(
-                ProviderError::new(400, format!("Invalid grant_type: {grant_type}"))
-                    .code("unsupported_grant_type"),
-            );
-        }
-        // Minting calls the harness's hooks, so the token is a canary before it is sent.
-        let access_token = self.access_tokens.mint();
-        Ok(Reply::ok(json!({
-            "access_token": access_token,
-            "expires_in": 3599,
-            "scope": SCOPE,
-            "token_type": "Bearer",
-        })))
+        credential::require_grant_type(request, "refresh_token", |grant_type| {
+            ProviderError::new(400, format!("Invalid grant_type: {grant_type}"))
+                .code("unsupported_grant_type")
+        })?;
+        Ok(self
+            .access_tokens
+            .token_reply(3599, "Bearer", ("scope", json!(SCOPE))))
     }
 }
 

@@ -19,7 +19,7 @@ use wiremock::Request;
 use crate::config::{FakesConfig, FakesError};
 use crate::credential::{Accepts, CredentialCheck, CredentialLocation};
 use crate::error_shape::{ErrorShape, ProviderError, HARVEST_INVALID_TOKEN};
-use crate::server::{Endpoint, PathParams, Provider, Reply};
+use crate::server::{self, Endpoint, PathParams, Provider, Reply};
 use crate::synthetic;
 
 pub const ACCESS_TOKEN_BINDING: &str = "AGENCY_OS_HARVEST_ACCESS_TOKEN";
@@ -120,7 +120,7 @@ impl Harvest {
         let check = |location, binding| -> Result<CredentialCheck, FakesError> {
             Ok(CredentialCheck::new(
                 location,
-                Accepts::Value(config.credential(binding)?),
+                Accepts::binding(config, binding)?,
                 invalid_token.clone(),
             ))
         };
@@ -181,13 +181,8 @@ impl Harvest {
     }
 
     fn list(&self, request: &Request) -> Result<Reply, ProviderError> {
-        let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
-        let param = |name: &str| {
-            query
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-        };
+        let query = server::query_pairs(request);
+        let param = |name: &str| server::param(&query, name);
         // [unverified] 422 wordings; §7 lists 422 for processing errors.
         let number = |name: &str, min: usize, max: usize| -> Result<Option<usize>, ProviderError> {
             param(name)

@@ -45,32 +45,33 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use ai_gateway::AiGatewayLog;
 pub use asana::{AsanaFake, SignatureMode, WebhookRequest};
-pub use config::{AsanaWebhookOptions, FakesConfig, FakesError, Ga4Fixture, TaskFixture};
-pub use fault::FaultSpec;
-pub use journal::RecordedRequest;
 pub use box_api::{BoxFile, BoxFileFixture, BoxFolderFixture};
+pub use config::{AsanaWebhookOptions, FakesConfig, FakesError, Ga4Fixture, TaskFixture};
+pub use credential::CredentialPlace;
+pub use fault::FaultSpec;
 pub use google_ads::GoogleAdsFixture;
 pub use harvest::{HarvestFixture, HarvestProjectFixture, HarvestTaskFixture, HarvestUserFixture};
+pub use journal::RecordedRequest;
 pub use meta::MetaAdAccountFixture;
 
 use accuranker::AccuRanker;
 use ahrefs::Ahrefs;
 use ai_gateway::AiGateway;
 use asana::Asana;
+use box_api::{BoxApi, BoxAuth, BoxDownload, BoxStore, BoxUpload};
 use browser_run::BrowserRun;
-use dataforseo::DataForSeo;
-use semrush::Semrush;
 use credential::TokenMint;
+use dataforseo::DataForSeo;
 use fault::FaultBook;
 use ga4::Ga4;
-use google_oauth::GoogleOAuth;
-use journal::Journal;
-use server::{FakeEndpoints, Listening, ServerContext};
-use box_api::{BoxApi, BoxAuth, BoxDownload, BoxStore, BoxUpload};
 use google_ads::GoogleAds;
+use google_oauth::GoogleOAuth;
 use harvest::Harvest;
+use journal::Journal;
 use meta::Meta;
 use pagespeed::PageSpeed;
+use semrush::Semrush;
+use server::{FakeEndpoints, Listening, ServerContext};
 
 /// Every fake and its endpoint names: what a [`FaultSpec`] may name.
 const FAKE_ENDPOINTS: &[FakeEndpoints] = &[
@@ -140,6 +141,7 @@ pub struct Fakes {
     ai_gateway: Arc<AiGateway>,
     box_store: Arc<BoxStore>,
     harvest: Arc<Harvest>,
+    credential_places: Vec<CredentialPlace>,
     // Held only to keep the servers alive: dropping a MockServer stops it
     // (on a thread of its own: see the Drop impl).
     servers: Vec<Listening>,
@@ -258,6 +260,7 @@ impl Fakes {
                 harvest: server::base_url::<Harvest>(&harvest_server),
             },
             journal: context.journal().clone(),
+            credential_places: context.credential_places(),
             asana: AsanaFake::new(asana),
             ai_gateway,
             box_store,
@@ -292,6 +295,21 @@ impl Fakes {
     /// it was answered with (rejected, faulted and unrouted requests included).
     pub fn journal(&self) -> Vec<RecordedRequest> {
         self.journal.entries()
+    }
+
+    /// Every place a fake takes a credential, as (fake, place, accepted
+    /// label) triples, sorted: derived from the credential checks the fakes
+    /// enforce on every endpoint, so it cannot drift from them.
+    ///
+    /// `fake` is [`RecordedRequest::fake`]; `place` is spelled as the
+    /// harness's scanner locations: `header <lowercase name>` (Bearer, Basic
+    /// and other scheme forms are all `header authorization`, so both halves
+    /// of a Basic pair are allowed there), `query <name>`, `form <field>`;
+    /// `label` is a binding name (`AGENCY_OS_ASANA_AGENT_PAT`) or a mint's
+    /// label (`minted:google_access_token`). Anywhere else a credential is a
+    /// leak.
+    pub fn credential_places(&self) -> &[CredentialPlace] {
+        &self.credential_places
     }
 
     pub fn asana(&self) -> &AsanaFake {

@@ -26,7 +26,7 @@ use wiremock::Request;
 use crate::config::{FakesConfig, FakesError};
 use crate::credential::{Accepts, CredentialCheck, CredentialLocation};
 use crate::error_shape::{self, ErrorShape, ProviderError};
-use crate::server::{Endpoint, PathParams, Provider, Reply};
+use crate::server::{param, query_pairs, Endpoint, PathParams, Provider, Reply};
 use crate::synthetic;
 
 pub const ACCESS_TOKEN_BINDING: &str = "AGENCY_OS_META_ACCESS_TOKEN";
@@ -90,7 +90,7 @@ impl Meta {
                 CredentialLocation::QueryParam("access_token"),
                 CredentialLocation::AuthorizationBearer,
             ]),
-            Accepts::Value(config.credential(ACCESS_TOKEN_BINDING)?),
+            Accepts::binding(config, ACCESS_TOKEN_BINDING)?,
             // §4: code 190, HTTP 400 (verified example text).
             ProviderError::new(
                 400,
@@ -232,7 +232,7 @@ impl Provider for Meta {
             return Err(ErrorShape::Meta.unrouted(request.url.path()));
         }
         let (account_id, account) = self.account(params.get("ad_account"))?;
-        let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        let query = query_pairs(request);
         let insights = Insights::new(account_id, &account.fixture, &query)?;
         let rows = insights.rows();
 
@@ -333,13 +333,6 @@ fn is_version(version: &str) -> bool {
                 .iter()
                 .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()))
         })
-}
-
-fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
 }
 
 /// Graph cursors are base64 with `=` written `ZD` ("MAZDZD" is "0").

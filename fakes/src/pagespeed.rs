@@ -12,7 +12,7 @@ use wiremock::Request;
 use crate::config::{FakesConfig, FakesError};
 use crate::credential::{Accepts, CredentialCheck, CredentialLocation};
 use crate::error_shape::{self, ErrorShape, ProviderError};
-use crate::server::{Endpoint, PathParams, Provider, Reply};
+use crate::server::{self, Endpoint, PathParams, Provider, Reply};
 use crate::synthetic;
 
 pub const API_KEY_BINDING: &str = "AGENCY_OS_GOOGLE_PAGESPEED_API_KEY";
@@ -40,7 +40,7 @@ impl PageSpeed {
     pub fn new(config: &FakesConfig) -> Result<Self, FakesError> {
         let key = CredentialCheck::new(
             CredentialLocation::QueryParam("key"),
-            Accepts::Value(config.credential(API_KEY_BINDING)?),
+            Accepts::binding(config, API_KEY_BINDING)?,
             // §3d: the bad-key answer (ErrorInfo reason API_KEY_INVALID, legacy reason badRequest).
             ProviderError::new(400, "API key not valid. Please pass a valid API key.")
                 .code("API_KEY_INVALID"),
@@ -278,7 +278,7 @@ struct Run {
 
 impl Run {
     fn from_query(request: &Request) -> Result<Self, ProviderError> {
-        let pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        let pairs = server::query_pairs(request);
         let values = |name: &'static str| values_of(&pairs, name);
         // [unverified] wordings of the parameter errors; the rules are the discovery doc's.
         let requested_url = values("url").next().ok_or_else(|| {

@@ -34,7 +34,7 @@ impl Semrush {
         Ok(Semrush {
             auth: [CredentialCheck::new(
                 CredentialLocation::QueryParam("key"),
-                Accepts::Value(config.credential(API_KEY_BINDING)?),
+                Accepts::binding(config, API_KEY_BINDING)?,
                 semrush_error("120", "WRONG KEY - ID PAIR"),
             )],
         })
@@ -86,10 +86,9 @@ impl Provider for Semrush {
             .filter(|target| !target.is_empty())
             // [unverified] wording for a missing mandatory parameter.
             .ok_or_else(|| semrush_error("40", "MANDATORY PARAMETER NOT SET"))?;
-        if report.target_param == "domain" || report.target_param == "target" {
-            if target.ends_with(".invalid") || !target.contains('.') {
-                return Err(semrush_error("50", "NOTHING FOUND"));
-            }
+        let names_a_domain = report.target_param == "domain" || report.target_param == "target";
+        if names_a_domain && (target.ends_with(".invalid") || !target.contains('.')) {
+            return Err(semrush_error("50", "NOTHING FOUND"));
         }
         let database = query_param(request, "database").unwrap_or_else(|| "us".into());
         let columns: Vec<&Column> = match query_param(request, "export_columns") {
@@ -175,17 +174,61 @@ const DOMAIN_RANKS: Report = Report {
     target_param: "domain",
     rows: 1,
     columns: &[
-        Column { code: "Db", name: "Database", value: |_, db, _| db.to_owned() },
-        Column { code: "Dn", name: "Domain", value: |target, _, _| target.to_owned() },
-        Column { code: "Rk", name: "Rank", value: |t, db, r| (1 + stable(t, db, r, "Rk", 900_000)).to_string() },
-        Column { code: "Or", name: "Organic Keywords", value: |t, db, r| stable(t, db, r, "Or", 50_000).to_string() },
-        Column { code: "Ot", name: "Organic Traffic", value: |t, db, r| stable(t, db, r, "Ot", 200_000).to_string() },
-        Column { code: "Oc", name: "Organic Cost", value: |t, db, r| stable(t, db, r, "Oc", 90_000).to_string() },
-        Column { code: "Ad", name: "Adwords Keywords", value: |t, db, r| stable(t, db, r, "Ad", 500).to_string() },
-        Column { code: "At", name: "Adwords Traffic", value: |t, db, r| stable(t, db, r, "At", 5_000).to_string() },
-        Column { code: "Ac", name: "Adwords Cost", value: |t, db, r| stable(t, db, r, "Ac", 9_000).to_string() },
-        Column { code: "Sh", name: "PLA uniques", value: |t, db, r| stable(t, db, r, "Sh", 50).to_string() },
-        Column { code: "Sv", name: "PLA keywords", value: |t, db, r| stable(t, db, r, "Sv", 80).to_string() },
+        Column {
+            code: "Db",
+            name: "Database",
+            value: |_, db, _| db.to_owned(),
+        },
+        Column {
+            code: "Dn",
+            name: "Domain",
+            value: |target, _, _| target.to_owned(),
+        },
+        Column {
+            code: "Rk",
+            name: "Rank",
+            value: |t, db, r| (1 + stable(t, db, r, "Rk", 900_000)).to_string(),
+        },
+        Column {
+            code: "Or",
+            name: "Organic Keywords",
+            value: |t, db, r| stable(t, db, r, "Or", 50_000).to_string(),
+        },
+        Column {
+            code: "Ot",
+            name: "Organic Traffic",
+            value: |t, db, r| stable(t, db, r, "Ot", 200_000).to_string(),
+        },
+        Column {
+            code: "Oc",
+            name: "Organic Cost",
+            value: |t, db, r| stable(t, db, r, "Oc", 90_000).to_string(),
+        },
+        Column {
+            code: "Ad",
+            name: "Adwords Keywords",
+            value: |t, db, r| stable(t, db, r, "Ad", 500).to_string(),
+        },
+        Column {
+            code: "At",
+            name: "Adwords Traffic",
+            value: |t, db, r| stable(t, db, r, "At", 5_000).to_string(),
+        },
+        Column {
+            code: "Ac",
+            name: "Adwords Cost",
+            value: |t, db, r| stable(t, db, r, "Ac", 9_000).to_string(),
+        },
+        Column {
+            code: "Sh",
+            name: "PLA uniques",
+            value: |t, db, r| stable(t, db, r, "Sh", 50).to_string(),
+        },
+        Column {
+            code: "Sv",
+            name: "PLA keywords",
+            value: |t, db, r| stable(t, db, r, "Sv", 80).to_string(),
+        },
     ],
 };
 
@@ -193,18 +236,76 @@ const DOMAIN_ORGANIC: Report = Report {
     target_param: "domain",
     rows: 25,
     columns: &[
-        Column { code: "Ph", name: "Keyword", value: |t, _, r| format!("{} keyword {}", t.split('.').next().unwrap_or(t), r + 1) },
-        Column { code: "Po", name: "Position", value: |_, _, r| (r + 1).to_string() },
-        Column { code: "Pp", name: "Previous Position", value: |t, db, r| (1 + stable(t, db, r, "Pp", 30)).to_string() },
-        Column { code: "Pd", name: "Position Difference", value: |t, db, r| (stable(t, db, r, "Pd", 7) as i64 - 3).to_string() },
-        Column { code: "Nq", name: "Search Volume", value: |t, db, r| (10 * (1 + stable(t, db, r, "Nq", 2_000))).to_string() },
-        Column { code: "Cp", name: "CPC", value: |t, db, r| format!("{:.2}", stable(t, db, r, "Cp", 900) as f64 / 100.0) },
-        Column { code: "Ur", name: "Url", value: |t, _, r| format!("https://{t}/page-{}", r + 1) },
-        Column { code: "Tr", name: "Traffic (%)", value: |t, db, r| format!("{:.2}", stable(t, db, r, "Tr", 1_000) as f64 / 100.0) },
-        Column { code: "Tc", name: "Traffic Cost (%)", value: |t, db, r| format!("{:.2}", stable(t, db, r, "Tc", 1_000) as f64 / 100.0) },
-        Column { code: "Co", name: "Competition", value: |t, db, r| format!("{:.2}", stable(t, db, r, "Co", 100) as f64 / 100.0) },
-        Column { code: "Nr", name: "Number of Results", value: |t, db, r| (1_000 * (1 + stable(t, db, r, "Nr", 90_000))).to_string() },
-        Column { code: "Td", name: "Trends", value: |t, db, r| (0..12).map(|month| format!("{:.2}", stable(t, db, r, &format!("Td{month}"), 101) as f64 / 100.0)).collect::<Vec<_>>().join(",") },
+        Column {
+            code: "Ph",
+            name: "Keyword",
+            value: |t, _, r| format!("{} keyword {}", t.split('.').next().unwrap_or(t), r + 1),
+        },
+        Column {
+            code: "Po",
+            name: "Position",
+            value: |_, _, r| (r + 1).to_string(),
+        },
+        Column {
+            code: "Pp",
+            name: "Previous Position",
+            value: |t, db, r| (1 + stable(t, db, r, "Pp", 30)).to_string(),
+        },
+        Column {
+            code: "Pd",
+            name: "Position Difference",
+            value: |t, db, r| (stable(t, db, r, "Pd", 7) as i64 - 3).to_string(),
+        },
+        Column {
+            code: "Nq",
+            name: "Search Volume",
+            value: |t, db, r| (10 * (1 + stable(t, db, r, "Nq", 2_000))).to_string(),
+        },
+        Column {
+            code: "Cp",
+            name: "CPC",
+            value: |t, db, r| format!("{:.2}", stable(t, db, r, "Cp", 900) as f64 / 100.0),
+        },
+        Column {
+            code: "Ur",
+            name: "Url",
+            value: |t, _, r| format!("https://{t}/page-{}", r + 1),
+        },
+        Column {
+            code: "Tr",
+            name: "Traffic (%)",
+            value: |t, db, r| format!("{:.2}", stable(t, db, r, "Tr", 1_000) as f64 / 100.0),
+        },
+        Column {
+            code: "Tc",
+            name: "Traffic Cost (%)",
+            value: |t, db, r| format!("{:.2}", stable(t, db, r, "Tc", 1_000) as f64 / 100.0),
+        },
+        Column {
+            code: "Co",
+            name: "Competition",
+            value: |t, db, r| format!("{:.2}", stable(t, db, r, "Co", 100) as f64 / 100.0),
+        },
+        Column {
+            code: "Nr",
+            name: "Number of Results",
+            value: |t, db, r| (1_000 * (1 + stable(t, db, r, "Nr", 90_000))).to_string(),
+        },
+        Column {
+            code: "Td",
+            name: "Trends",
+            value: |t, db, r| {
+                (0..12)
+                    .map(|month| {
+                        format!(
+                            "{:.2}",
+                            stable(t, db, r, &format!("Td{month}"), 101) as f64 / 100.0
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        },
     ],
 };
 
@@ -212,11 +313,35 @@ const BACKLINKS: Report = Report {
     target_param: "target",
     rows: 1,
     columns: &[
-        Column { code: "ascore", name: "ascore", value: |t, db, r| stable(t, db, r, "ascore", 101).to_string() },
-        Column { code: "total", name: "total", value: |t, db, r| stable(t, db, r, "total", 900_000).to_string() },
-        Column { code: "domains_num", name: "domains_num", value: |t, db, r| stable(t, db, r, "domains", 9_000).to_string() },
-        Column { code: "urls_num", name: "urls_num", value: |t, db, r| stable(t, db, r, "urls", 90_000).to_string() },
-        Column { code: "follows_num", name: "follows_num", value: |t, db, r| stable(t, db, r, "follows", 600_000).to_string() },
-        Column { code: "nofollows_num", name: "nofollows_num", value: |t, db, r| stable(t, db, r, "nofollows", 300_000).to_string() },
+        Column {
+            code: "ascore",
+            name: "ascore",
+            value: |t, db, r| stable(t, db, r, "ascore", 101).to_string(),
+        },
+        Column {
+            code: "total",
+            name: "total",
+            value: |t, db, r| stable(t, db, r, "total", 900_000).to_string(),
+        },
+        Column {
+            code: "domains_num",
+            name: "domains_num",
+            value: |t, db, r| stable(t, db, r, "domains", 9_000).to_string(),
+        },
+        Column {
+            code: "urls_num",
+            name: "urls_num",
+            value: |t, db, r| stable(t, db, r, "urls", 90_000).to_string(),
+        },
+        Column {
+            code: "follows_num",
+            name: "follows_num",
+            value: |t, db, r| stable(t, db, r, "follows", 600_000).to_string(),
+        },
+        Column {
+            code: "nofollows_num",
+            name: "nofollows_num",
+            value: |t, db, r| stable(t, db, r, "nofollows", 300_000).to_string(),
+        },
     ],
 };

@@ -15,7 +15,7 @@
 //! the config names one, and behind the wire-fault proxy
 //! (`crate::wire_faults`) when one of its faults cuts answers on the wire.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use wiremock::matchers::any;
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::config::FakesError;
-use crate::credential::{self, CredentialCheck};
+use crate::credential::{self, CredentialCheck, CredentialPlace};
 use crate::error_shape::{ErrorShape, ProviderError};
 use crate::fault::{AppliedFault, FaultBook, WireFault};
 use crate::journal::Journal;
@@ -96,6 +96,8 @@ pub(crate) struct ServerContext {
     faults: FaultBook,
     /// Fixed ports not yet taken by a server, by server key.
     ports: Mutex<BTreeMap<String, u16>>,
+    /// Where every mounted endpoint takes its credentials.
+    credential_places: Mutex<BTreeSet<CredentialPlace>>,
 }
 
 impl ServerContext {
@@ -104,6 +106,7 @@ impl ServerContext {
             journal,
             faults,
             ports: Mutex::default(),
+            credential_places: Mutex::default(),
         }
     }
 
@@ -113,6 +116,14 @@ impl ServerContext {
             ports: Mutex::new(ports),
             ..self
         }
+    }
+
+    /// Every place a mounted endpoint takes a credential, sorted.
+    pub fn credential_places(&self) -> Vec<CredentialPlace> {
+        crate::lock(&self.credential_places)
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn journal(&self) -> &Journal {
@@ -196,6 +207,28 @@ impl PathParams {
     }
 }
 
+/// The first value of field `name` of an `application/x-www-form-urlencoded`
+/// body, percent-decoded.
+pub(crate) fn form_field(request: &Request, name: &str) -> Option<String> {
+    form_urlencoded::parse(&request.body)
+        .find(|(field, _)| field == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Every query parameter of `request`, percent-decoded, in order: for
+/// handlers that read several (look one up with [`param`]).
+pub(crate) fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    request.url.query_pairs().into_owned().collect()
+}
+
+/// The first value of `name` among decoded query `pairs`.
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
 /// The first value of query parameter `name`, percent-decoded.
 pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
     request
@@ -275,7 +308,9 @@ impl Listening {
     }
 
     pub fn server(&self) -> &MockServer {
-        self.server.as_ref().expect("a Listening holds its server until dropped")
+        self.server
+            .as_ref()
+            .expect("a Listening holds its server until dropped")
     }
 }
 
@@ -329,13 +364,12 @@ pub(crate) async fn listen_as(
     };
     if context.faults.cuts_on_the_wire(fake) {
         let server = start(bind(0)?).await;
-        let proxy = WireProxy::start(public, *server.address()).map_err(|source| {
-            FakesError::Bind {
+        let proxy =
+            WireProxy::start(public, *server.address()).map_err(|source| FakesError::Bind {
                 key: key.to_owned(),
                 port,
                 source,
-            }
-        })?;
+            })?;
         Ok(Listening::new(
             server,
             format!("http://{}", proxy.address()),
@@ -370,6 +404,10 @@ pub(crate) async fn mount<P: Provider>(
     context: &Arc<ServerContext>,
 ) {
     for endpoint in P::ENDPOINTS {
+        crate::lock(&context.credential_places).extend(credential::places(
+            P::NAME,
+            provider.credential_checks(endpoint.name),
+        ));
         let route = Route::new(P::BASE_PATH, endpoint);
         let responder = EndpointResponder {
             provider: Arc::clone(&provider),

@@ -62,7 +62,11 @@ pub(crate) fn now_unix() -> i64 {
 pub(crate) fn parse_date(text: &str) -> Option<time::Date> {
     let mut parts = text.splitn(3, '-');
     let year: i32 = parts.next().filter(|year| year.len() == 4)?.parse().ok()?;
-    let month: u8 = parts.next().filter(|month| month.len() == 2)?.parse().ok()?;
+    let month: u8 = parts
+        .next()
+        .filter(|month| month.len() == 2)?
+        .parse()
+        .ok()?;
     let day: u8 = parts.next().filter(|day| day.len() == 2)?.parse().ok()?;
     time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
 }

@@ -306,7 +306,11 @@ impl Head {
     fn to_bytes_without(&self, drop: &str) -> Vec<u8> {
         let mut bytes = self.start_line.clone().into_bytes();
         bytes.extend_from_slice(b"\r\n");
-        for (name, value) in self.headers.iter().filter(|(name, _)| !name.eq_ignore_ascii_case(drop)) {
+        for (name, value) in self
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case(drop))
+        {
             bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
         bytes.extend_from_slice(b"\r\n");

@@ -96,10 +96,27 @@ fn peak_rss_mib() -> Option<usize> {
 }
 
 fn main() {
+    if std::env::var("TMP_MISSES").is_ok() {
+        let mut rng = scan_support::rng(0x5ca1ab1e);
+        let canaries = scan_support::canaries(&mut rng, 30);
+        let scanner = Scanner::new(canaries.clone());
+        let mut missed = std::collections::BTreeMap::<&str, usize>::new();
+        for canary in &canaries {
+            for variant in variants(canary.expose_value().as_bytes()) {
+                let text = [b"leak: ".as_slice(), &variant.bytes, b"\n"].concat();
+                if !scanner.scan_decoded(&text).iter().any(|h| h.binding == canary.binding()) {
+                    *missed.entry(variant.encoding).or_default() += 1;
+                }
+            }
+        }
+        println!("{missed:?}");
+        return;
+    }
     if std::env::var("TMP_PROBE").is_ok() {
         let mut rng = scan_support::rng(1);
         let scanner = Scanner::new(scan_support::canaries(&mut rng, 30));
-        for (name, record) in scan_support::TMP_KINDS {
+        let only = std::env::var("TMP_PROBE").unwrap();
+        for (name, record) in scan_support::TMP_KINDS.into_iter().filter(|(n, _)| only == "all" || *n == only) {
             let mut corpus = Vec::new();
             while corpus.len() < 16 * MIB {
                 corpus.extend(record(&mut rng));

@@ -154,6 +154,40 @@ fn leak_failures(expect: &crate::scenario::Expect, findings: &[Finding]) -> Vec<
     failures
 }
 
+/// A mutant scenario on a target built without mutants (the Worker never enables them): its
+/// leaky skill must not exist there. Each task run is ineligible for naming an unknown skill,
+/// only the intake and eligibility bindings are read, nothing is posted, and nothing leaks.
+pub fn mutant_absent(scenario: &Scenario, collected: &Collected, findings: &[Finding]) -> anyhow::Result<Vec<String>> {
+    let mut failures = Vec::new();
+    let statuses: Vec<u16> = collected.responses.iter().map(|r| r.status).collect();
+    if statuses != scenario.expect.responses {
+        failures.push(format!("responses: expected {:?}, got {statuses:?}", scenario.expect.responses));
+    }
+    let tasks: Vec<RunRow> = runs(collected)?.into_iter().filter(|r| r.kind == "task").collect();
+    if tasks.is_empty() {
+        failures.push("mutant: expected its task run(s), got none".to_owned());
+    }
+    for run in &tasks {
+        let unknown = run.reason.as_deref().is_some_and(|r| r.starts_with("unknown skill"));
+        if run.status != "ineligible" || !unknown {
+            failures.push(format!(
+                "mutant: the Worker build must not know its skill, yet the task run is {} ({:?})",
+                run.status, run.reason
+            ));
+        }
+    }
+    for binding in bindings(collected, "granted")? {
+        if binding != "ASANA_WEBHOOK_SECRET" && binding != "AGENCY_OS_ASANA_AGENT_PAT" {
+            failures.push(format!("mutant: {binding} was read, though no skill ran"));
+        }
+    }
+    if !collected.comments().is_empty() {
+        failures.push("mutant: a comment was posted, though no skill ran".to_owned());
+    }
+    failures.extend(findings.iter().map(|f| format!("leak: {f}")));
+    Ok(failures)
+}
+
 /// What every scenario must keep: intake reads only the webhook secret; eligibility only the
 /// Asana PAT; no other binding is read unless the run passed eligibility and claimed its task.
 pub fn scope_invariants(collected: &Collected) -> Vec<String> {

@@ -32,6 +32,9 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// The run's trace, normalized for comparing targets ([`crate::parity`]).
     pub trace: Vec<String>,
+    /// Set when the scenario was checked differently on this target (a mutant on a build
+    /// without mutants).
+    pub note: Option<String>,
 }
 
 pub async fn run(path: &Path, scenario: &Scenario, target: &mut dyn Target, repo_root: &Path) -> anyhow::Result<Outcome> {
@@ -68,10 +71,16 @@ pub async fn run(path: &Path, scenario: &Scenario, target: &mut dyn Target, repo
     let collected = Collected::gather(&fakes, target.collect().await?, responses)?;
     let scanner = Scanner::new(canaries.all());
     let findings = sinks::scan_all(&scanner, &collected)?;
-    let mut failures = expect::check(&name, scenario, &collected, &findings, repo_root)?;
+    let mutant_absent = !scenario.expect.leaks.is_empty() && !target.has_mutants();
+    let mut failures = if mutant_absent {
+        expect::mutant_absent(scenario, &collected, &findings)?
+    } else {
+        expect::check(&name, scenario, &collected, &findings, repo_root)?
+    };
     failures.extend(expect::scope_invariants(&collected));
+    let note = mutant_absent.then(|| "a mutant: its skill is absent from this build, as checked".to_owned());
     let trace = crate::parity::normalized_trace(&collected.database)?;
-    Ok(Outcome { name, elapsed: started.elapsed(), failures, findings, trace })
+    Ok(Outcome { name, elapsed: started.elapsed(), failures, findings, trace, note })
 }
 
 fn webhook_request(asana: &AsanaFake, delivery: &Delivery) -> WebhookRequest {

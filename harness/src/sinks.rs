@@ -1,7 +1,7 @@
 //! Every sink of a run, collected after it ends, and scanned for every canary. A canary may
-//! appear only where its own provider takes it (see [`allowed`]); anywhere else is a leak.
+//! appear only where its own provider takes it (see [`Recorder::allowed`]); anywhere else is a leak.
 
-use agency_fakes::{Fakes, RecordedRequest};
+use agency_fakes::{CredentialPlace, Fakes, RecordedRequest};
 use agency_native::StoredArtifact;
 use anyhow::Context;
 
@@ -36,6 +36,8 @@ pub struct Collected {
     pub logs: Vec<String>,
     pub responses: Vec<WorkerResponse>,
     pub extra_paths: Vec<crate::target::ExtraPath>,
+    /// Where each fake takes its credentials ([`Fakes::credential_places`]).
+    pub credential_places: Vec<CredentialPlace>,
     pub database: rusqlite::Connection,
 }
 
@@ -50,6 +52,7 @@ impl Collected {
             logs: worker.logs,
             responses,
             extra_paths: worker.extra_paths,
+            credential_places: fakes.credential_places().to_vec(),
             database: connection,
         })
     }
@@ -103,28 +106,27 @@ pub fn every_cell(connection: &rusqlite::Connection) -> anyhow::Result<Vec<Cell>
     Ok(cells)
 }
 
-/// Where a credential legitimately travels: (fake, place) → the canary labels it may carry.
-/// Places are `header <name>`, `query <name>` and `form <field>`; nothing else is ever allowed.
-fn allowed(fake: &str, place: &str) -> &'static [&'static str] {
-    match (fake, place) {
-        ("asana", "header authorization") => &["AGENCY_OS_ASANA_AGENT_PAT"],
-        ("google_oauth", "form client_id") => &["AGENCY_OS_GOOGLE_CLIENT_ID"],
-        ("google_oauth", "form client_secret") => &["AGENCY_OS_GOOGLE_CLIENT_SECRET"],
-        ("google_oauth", "form refresh_token") => &["AGENCY_OS_GOOGLE_REFRESH_TOKEN"],
-        ("ga4", "header authorization") => &["minted:google_access_token"],
-        ("ai_gateway", "header cf-aig-authorization") => &["AGENCY_OS_CLOUDFLARE_AI_GATEWAY_TOKEN"],
-        // The handshake's echo back to Asana.
-        ("worker_response", "header x-hook-secret") => &["ASANA_WEBHOOK_SECRET"],
-        _ => &[],
-    }
-}
+/// The Worker's own side: the handshake's echo back to Asana, (place, canary label).
+const WORKER_RESPONSE_ALLOWED: &[(&str, &str)] = &[("header x-hook-secret", "ASANA_WEBHOOK_SECRET")];
 
 struct Recorder<'a> {
     scanner: &'a Scanner,
+    /// Where the fakes take credentials: the provider side of what is allowed.
+    credential_places: &'a [CredentialPlace],
     findings: Vec<Finding>,
 }
 
 impl Recorder<'_> {
+    /// Whether canary `label` may travel at `place` (`header <name>`, `query <name>`,
+    /// `form <field>`) of `fake`'s traffic: only where that provider takes it; nothing else is
+    /// ever allowed.
+    fn allowed(&self, fake: &str, place: &str, label: &str) -> bool {
+        if fake == "worker_response" {
+            return WORKER_RESPONSE_ALLOWED.contains(&(place, label));
+        }
+        self.credential_places.iter().any(|p| p.fake == fake && p.place == place && p.label == label)
+    }
+
     fn hits(&mut self, sink: &str, location: &str, hits: Vec<Hit>) {
         self.findings.extend(hits.into_iter().map(|hit| Finding {
             path: sink.to_owned(),
@@ -143,8 +145,7 @@ impl Recorder<'_> {
 
     /// A place a credential may occupy: hits of the canaries allowed there are not leaks.
     fn place(&mut self, sink: &str, fake: &str, prefix: &str, place: &str, bytes: &[u8]) {
-        let permitted = allowed(fake, place);
-        let hits = self.scanner.scan(bytes).into_iter().filter(|h| !permitted.contains(&h.binding.as_str())).collect();
+        let hits = self.scanner.scan(bytes).into_iter().filter(|h| !self.allowed(fake, place, &h.binding)).collect();
         self.hits(sink, format!("{prefix} {place}").trim_start(), hits);
     }
 
@@ -167,7 +168,7 @@ impl Recorder<'_> {
 }
 
 pub fn scan_all(scanner: &Scanner, collected: &Collected) -> anyhow::Result<Vec<Finding>> {
-    let mut recorder = Recorder { scanner, findings: Vec::new() };
+    let mut recorder = Recorder { scanner, credential_places: &collected.credential_places, findings: Vec::new() };
     for extra in &collected.extra_paths {
         let mut found = Vec::new();
         crate::scan::scan_path(scanner, &extra.path, &mut found)?;

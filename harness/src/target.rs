@@ -43,6 +43,11 @@ pub trait Target {
     /// Returns once every job queued so far has reached a terminal run status.
     async fn settle(&mut self) -> anyhow::Result<()>;
     async fn collect(&mut self) -> anyhow::Result<WorkerSinks>;
+    /// Whether this build contains the harness-only mutant skills (`agency-core/mutants`).
+    /// Where it does not, a mutant scenario checks that its skill is absent instead.
+    fn has_mutants(&self) -> bool {
+        true
+    }
     /// A line about the target's own costs, printed after the suite.
     fn summary(&self) -> Option<String> {
         None

@@ -14,7 +14,7 @@ use wiremock::Request;
 
 use crate::credential::{Accepts, CredentialCheck, CredentialLocation, TokenMint};
 use crate::error_shape::{box_unauthorized, ErrorShape, ProviderError};
-use crate::server::{Endpoint, PathParams, Provider, Reply};
+use crate::server::{self, Endpoint, PathParams, Provider, Reply};
 use crate::synthetic;
 
 use super::{client_error, is_box_id, not_found, BoxStore};
@@ -83,13 +83,8 @@ impl BoxApi {
         if !self.store.folders.contains_key(folder_id) {
             return Err(not_found("folder", folder_id));
         }
-        let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
-        let param = |name: &str| {
-            query
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-        };
+        let query = server::query_pairs(request);
+        let param = |name: &str| server::param(&query, name);
         // [unverified] wordings of the 400s; the codes are the spec enum's.
         let number = |name: &str| -> Result<Option<usize>, ProviderError> {
             param(name)

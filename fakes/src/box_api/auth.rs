@@ -11,9 +11,9 @@ use serde_json::json;
 use wiremock::Request;
 
 use crate::config::{FakesConfig, FakesError};
-use crate::credential::{Accepts, CredentialCheck, CredentialLocation, TokenMint};
+use crate::credential::{self, CredentialCheck, TokenMint};
 use crate::error_shape::{ErrorShape, ProviderError};
-use crate::server::{Endpoint, PathParams, Provider, Reply};
+use crate::server::{form_field, Endpoint, PathParams, Provider, Reply};
 
 use super::{CLIENT_ID_BINDING, CLIENT_SECRET_BINDING, ENTERPRISE_ID_BINDING};
 
@@ -32,16 +32,13 @@ impl BoxAuth {
         let invalid_client =
             ProviderError::new(400, "The client credentials are invalid").code("invalid_client");
         let form_check = |field: &'static str, binding, when_wrong: &ProviderError| {
-            Ok::<_, FakesError>(
-                CredentialCheck::new(
-                    CredentialLocation::FormField(field),
-                    Accepts::Value(config.credential(binding)?),
-                    when_wrong.clone(),
-                )
-                .when_missing(
-                    ProviderError::new(400, format!("The \"{field}\" parameter is missing"))
-                        .code("invalid_request"),
-                ),
+            CredentialCheck::form_field(
+                config,
+                field,
+                binding,
+                when_wrong.clone(),
+                ProviderError::new(400, format!("The \"{field}\" parameter is missing"))
+                    .code("invalid_request"),
             )
         };
         Ok(BoxAuth {
@@ -80,21 +77,15 @@ impl Provider for BoxAuth {
         _params: &PathParams,
     ) -> Result<Reply, ProviderError> {
         assert_eq!(endpoint, TOKEN, "the token endpoint is box_auth's only one");
-        let field = |name: &str| {
-            form_urlencoded::parse(&request.body)
-                .find(|(field, _)| field == name)
-                .map(|(_, value)| value.into_owned())
-                .unwrap_or_default()
-        };
-        if field("grant_type") != "client_credentials" {
+        credential::require_grant_type(request, "client_credentials", |_| {
             // [secondary] Box's wording.
-            return Err(ProviderError::new(
-                400,
-                "Invalid grant_type parameter or parameter missing",
-            )
-            .code("unsupported_grant_type"));
-        }
-        match field("box_subject_type").as_str() {
+            ProviderError::new(400, "Invalid grant_type parameter or parameter missing")
+                .code("unsupported_grant_type")
+        })?;
+        match form_field(request, "box_subject_type")
+            .unwrap_or_default()
+            .as_str()
+        {
             "enterprise" => {}
             // §2: acting as a managed user needs app settings this app lacks.
             "user" => {
@@ -112,13 +103,8 @@ impl Provider for BoxAuth {
                 .code("invalid_request"))
             }
         }
-        // Minting calls the harness's hooks, so the token is a canary before it is sent.
-        let access_token = self.access_tokens.mint();
-        Ok(Reply::ok(json!({
-            "access_token": access_token,
-            "expires_in": EXPIRES_IN,
-            "restricted_to": [],
-            "token_type": "bearer",
-        })))
+        Ok(self
+            .access_tokens
+            .token_reply(EXPIRES_IN, "bearer", ("restricted_to", json!([]))))
     }
 }

@@ -11,7 +11,9 @@ use agency_fakes::contract::{contracts_dir, ContractSchemas};
 use agency_fakes::{BoxFileFixture, BoxFolderFixture, Fakes, FakesConfig};
 use serde_json::{json, Value};
 
-use crate::support::{self, credential, http, mint_access_token, mint_recorder, status_and_json};
+use crate::support::{
+    self, credential, header, http, mint_access_token, mint_recorder, status_and_json,
+};
 
 pub const REPORTS_FOLDER: &str = "200000000001";
 const ARCHIVE_FOLDER: &str = "200000000002";
@@ -166,13 +168,6 @@ fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .map(|value| value.to_str().unwrap().to_owned())
 }
 
 #[tokio::test]

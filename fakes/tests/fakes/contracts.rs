@@ -8,9 +8,7 @@ use agency_fakes::contract::{contracts_dir, ContractError, ContractSchemas};
 use serde_json::{json, Value};
 
 use crate::ga4::run_report;
-use crate::support::{
-    self, credential, http, mint_access_token, status_and_json, PROPERTY_ID, TASK_GID,
-};
+use crate::support::{self, credential, http, status_and_json, PROPERTY_ID, TASK_GID};
 
 fn ga4_schemas() -> &'static ContractSchemas {
     static SCHEMAS: OnceLock<ContractSchemas> = OnceLock::new();
@@ -36,13 +34,9 @@ fn assert_valid(schemas: &ContractSchemas, schema: &str, instance: &Value) {
 
 #[tokio::test]
 async fn run_report_responses_match_the_discovery_schema() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let request = json!({
-        "dateRanges": [
-            { "startDate": "2026-10-01", "endDate": "2026-10-31", "name": "october" },
-            { "startDate": "2026-09-01", "endDate": "2026-09-30" },
-        ],
+        "dateRanges": crate::ga4::october_and_september(),
         "dimensions": [{ "name": "country" }],
         "metrics": [{ "name": "sessions" }, { "name": "activeUsers" }],
         "offset": "1",

@@ -95,8 +95,7 @@ async fn a_status_sequence_with_retry_after_then_normal_service_on_ga4() {
     let config = support::config().fault(fault(json!({
         "fake": "ga4", "endpoint": "run_report", "statuses": [429, 500], "retry_after": "2",
     })));
-    let fakes = support::start(config).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(config).await;
 
     let first = run_report_response(&fakes, &token).await;
     assert_eq!(retry_after(&first).as_deref(), Some("2"));
@@ -154,25 +153,20 @@ async fn delay_slows_answers_on_asana_and_ai_gateway() {
     );
     assert!(started.elapsed() >= DELAY);
 
-    let started = Instant::now();
-    assert_eq!(
-        chat(&fakes, gateway_auth(), &summary_request())
+    // Each chat's status and how long it took.
+    let timed_chat = || async {
+        let started = Instant::now();
+        let status = chat(&fakes, gateway_auth(), &summary_request())
             .await
-            .status(),
-        503
-    );
-    assert!(started.elapsed() >= DELAY);
-    let started = Instant::now();
-    assert_eq!(
-        chat(&fakes, gateway_auth(), &summary_request())
-            .await
-            .status(),
-        200
-    );
-    assert!(
-        started.elapsed() < DELAY,
-        "the delay ends with the faulted answers"
-    );
+            .status();
+        (status, started.elapsed())
+    };
+    let (status, elapsed) = timed_chat().await;
+    assert_eq!(status, 503);
+    assert!(elapsed >= DELAY);
+    let (status, elapsed) = timed_chat().await;
+    assert_eq!(status, 200);
+    assert!(elapsed < DELAY, "the delay ends with the faulted answers");
 }
 
 #[tokio::test]
@@ -180,8 +174,7 @@ async fn malformed_bodies_on_success_and_on_faulted_answers() {
     let config = support::config()
         .fault(fault(json!({ "fake": "ga4", "endpoint": "run_report", "malformed_body": true })))
         .fault(fault(json!({ "fake": "asana", "endpoint": "create_story", "statuses": [500], "malformed_body": true })));
-    let fakes = support::start(config).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(config).await;
 
     let report = run_report_response(&fakes, &token).await;
     assert_eq!(report.status(), 200);
@@ -193,25 +186,20 @@ async fn malformed_bodies_on_success_and_on_faulted_answers() {
 
     let story_url = format!("{}/tasks/{TASK_GID}/stories", fakes.base_urls().asana);
     let story = json!({ "data": { "text": "hello" } });
-    let faulted = http()
-        .post(&story_url)
-        .bearer_auth(pat())
-        .json(&story)
-        .send()
-        .await
-        .unwrap();
+    let post_story = || {
+        http()
+            .post(&story_url)
+            .bearer_auth(pat())
+            .json(&story)
+            .send()
+    };
+    let faulted = post_story().await.unwrap();
     assert_eq!(faulted.status(), 500);
     assert!(
         serde_json::from_slice::<Value>(&faulted.bytes().await.unwrap()).is_err(),
         "a truncated error body"
     );
-    let served = http()
-        .post(&story_url)
-        .bearer_auth(pat())
-        .json(&story)
-        .send()
-        .await
-        .unwrap();
+    let served = post_story().await.unwrap();
     assert_eq!(served.status(), 201);
     assert!(
         serde_json::from_slice::<Value>(&served.bytes().await.unwrap()).is_ok(),

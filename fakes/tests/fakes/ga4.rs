@@ -36,10 +36,17 @@ pub fn two_dimension_request() -> Value {
     })
 }
 
+/// Two date ranges, the first named: a report over them gains a `dateRange` dimension.
+pub fn october_and_september() -> Value {
+    json!([
+        { "startDate": "2026-10-01", "endDate": "2026-10-31", "name": "october" },
+        { "startDate": "2026-09-01", "endDate": "2026-09-30" },
+    ])
+}
+
 #[tokio::test]
 async fn accepts_tokens_minted_by_its_own_oauth_fake() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let (status, body) =
         run_report(&fakes, PROPERTY_ID, Some(&token), &two_dimension_request()).await;
     assert_eq!(status, 200, "{body}");
@@ -84,8 +91,7 @@ async fn rejects_other_tokens_as_unauthenticated_in_googles_shape() {
 
 #[tokio::test]
 async fn an_unconfigured_property_is_permission_denied() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let (status, body) = run_report(&fakes, "999", Some(&token), &two_dimension_request()).await;
     assert_eq!(
         (status, &body["error"]["status"], &body["error"]["code"]),
@@ -95,8 +101,7 @@ async fn an_unconfigured_property_is_permission_denied() {
 
 #[tokio::test]
 async fn capped_pages_reach_row_count_by_following_offset() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let expected_rows = DIMENSION_VALUES * DIMENSION_VALUES;
     let mut rows = Vec::new();
     let mut pages = 0;
@@ -139,13 +144,9 @@ async fn capped_pages_reach_row_count_by_following_offset() {
 
 #[tokio::test]
 async fn several_date_ranges_add_a_date_range_dimension() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let request = json!({
-        "dateRanges": [
-            { "startDate": "2026-10-01", "endDate": "2026-10-31", "name": "october" },
-            { "startDate": "2026-09-01", "endDate": "2026-09-30" },
-        ],
+        "dateRanges": october_and_september(),
         "dimensions": [{ "name": "country" }],
         "metrics": [{ "name": "sessions" }],
         "limit": 100,
@@ -185,8 +186,7 @@ async fn several_date_ranges_add_a_date_range_dimension() {
 #[tokio::test]
 async fn figures_are_deterministic_per_property_and_row() {
     let config = support::config().ga4_property("111", Ga4Fixture::default());
-    let fakes = support::start(config).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(config).await;
     let mut as_numbers = two_dimension_request();
     as_numbers["limit"] = json!(2);
     as_numbers["offset"] = json!(1);
@@ -221,8 +221,7 @@ async fn figures_are_deterministic_per_property_and_row() {
 
 #[tokio::test]
 async fn malformed_requests_are_invalid_argument() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let mut negative_limit = two_dimension_request();
     negative_limit["limit"] = json!("-1");
     let no_date_range = json!({ "metrics": [{ "name": "sessions" }] });

@@ -95,8 +95,7 @@ fn config() -> agency_fakes::FakesConfig {
 
 #[tokio::test]
 async fn streams_an_array_of_batches_for_a_minted_token_and_the_developer_token() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let (status, body) = Call::new(DEFAULT_CUSTOMER_ID, &token, CAMPAIGN_QUERY)
         .json(&fakes)
         .await;
@@ -155,8 +154,7 @@ async fn streams_an_array_of_batches_for_a_minted_token_and_the_developer_token(
 
 #[tokio::test]
 async fn batches_split_and_the_summary_row_rides_on_the_last() {
-    let fakes = support::start(config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(config()).await;
     let mut call = Call::new(
         CLIENT_CUSTOMER,
         &token,
@@ -206,8 +204,7 @@ async fn batches_split_and_the_summary_row_rides_on_the_last() {
 
 #[tokio::test]
 async fn daily_rows_add_up_to_the_range_row() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     let range = "WHERE segments.date BETWEEN '2026-10-01' AND '2026-10-07'";
     let daily_query =
         format!("SELECT campaign.id, segments.date, metrics.impressions FROM campaign {range}");
@@ -298,8 +295,7 @@ async fn rejected_credentials_are_google_ads_failures_inside_the_array() {
 
 #[tokio::test]
 async fn login_customer_id_is_honoured() {
-    let fakes = support::start(config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(config()).await;
     let query = "SELECT campaign.id FROM campaign";
     for (customer, login, expected) in [
         (CLIENT_CUSTOMER, None, 403),
@@ -341,8 +337,9 @@ async fn login_customer_id_is_honoured() {
 #[tokio::test]
 async fn the_developer_token_check_is_configurable() {
     // §3c: "Make the developer-token check configurable in the fake."
-    let fakes = support::start(support::config().google_ads_developer_token_required(false)).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) =
+        support::start_with_token(support::config().google_ads_developer_token_required(false))
+            .await;
     let mut without = Call::new(DEFAULT_CUSTOMER_ID, &token, CAMPAIGN_QUERY);
     without.developer_token = None;
     assert_eq!(without.send(&fakes).await.status(), 200);
@@ -357,8 +354,7 @@ async fn the_developer_token_check_is_configurable() {
 
 #[tokio::test]
 async fn bad_queries_are_invalid_argument_query_errors() {
-    let fakes = support::start(support::config()).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(support::config()).await;
     for (query, code) in [
         ("SELECT campaign.id", "QUERY_ERROR"),
         ("SELECT campaign.bogus FROM campaign", "UNRECOGNIZED_FIELD"),

@@ -3,11 +3,12 @@
 
 mod ai_gateway;
 mod asana;
-mod box_api;
 mod asana_state;
+mod box_api;
 mod cloudflare;
 mod contracts;
 mod contracts_more;
+mod credential_places;
 mod faults;
 mod ga4;
 mod google_ads;

@@ -143,8 +143,7 @@ async fn box_echo_puts_the_token_in_a_client_error_and_the_secret_in_error_descr
 async fn google_ads_faults_are_google_ads_failures_in_the_array_and_echo_in_debug_info() {
     let config = support::config()
         .fault(fault(json!({ "fake": "google_ads", "endpoint": "search_stream", "statuses": [429, 500], "retry_after": "2", "echo_credential": true })));
-    let fakes = support::start(config).await;
-    let token = mint_access_token(&fakes).await;
+    let (fakes, token) = support::start_with_token(config).await;
     let call = Call::new(
         DEFAULT_CUSTOMER_ID,
         &token,

@@ -97,6 +97,14 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// A response header's value, if it has one (UTF-8).
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+}
+
 /// Status and JSON body of a response.
 pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -118,6 +126,13 @@ pub fn refresh_form() -> Vec<(&'static str, String)> {
             credential(google_oauth::REFRESH_TOKEN_BINDING),
         ),
     ]
+}
+
+/// Starts the fakes and mints a Google access token from them.
+pub async fn start_with_token(config: FakesConfig) -> (Fakes, String) {
+    let fakes = start(config).await;
+    let token = mint_access_token(&fakes).await;
+    (fakes, token)
 }
 
 pub async fn mint_access_token(fakes: &Fakes) -> String {

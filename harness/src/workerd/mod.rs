@@ -156,8 +156,12 @@ impl WorkerdTarget {
         self.path("wrangler.toml")
     }
 
+    /// `.dev.vars` beside the derived config, not `--env-file`: wrangler 4.86 copies `--env-file`
+    /// values into its own process environment at start-up, and on every reload that copy wins
+    /// over the file, so each scenario would run with the first scenario's canaries. `.dev.vars`
+    /// is read afresh at each reload, and only for the names in `secrets.required`.
     fn secrets_path(&self) -> PathBuf {
-        self.path("secrets.env")
+        self.path(".dev.vars")
     }
 
     fn write_secrets(&self, secrets: &[(Binding, String)]) -> anyhow::Result<()> {
@@ -174,7 +178,6 @@ impl WorkerdTarget {
 
     fn dev_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["dev".into(), "--config".into(), self.config_path().into()];
-        args.extend(["--env-file".into(), self.secrets_path().into()]);
         args.extend(["--persist-to".into(), self.persist().into()]);
         args.extend(["--ip".into(), "127.0.0.1".into(), "--port".into(), self.port.to_string().into()]);
         args.extend(["--inspector-port".into(), self.inspector_port.to_string().into()]);
@@ -249,7 +252,7 @@ impl Target for WorkerdTarget {
 
         // Secrets first: wrangler reads them when it sees the config change.
         self.write_secrets(secrets)?;
-        std::fs::write(self.config_path(), text).context("writing the derived wrangler config")?;
+        write_watched(&self.config_path(), &text).context("writing the derived wrangler config")?;
 
         let d1_dir = state::d1_dir(&self.persist());
         let databases_before = state::object_databases(&d1_dir);
@@ -379,6 +382,11 @@ impl Target for WorkerdTarget {
         })
     }
 
+    /// The Worker is built as shipped: never with `mutants`.
+    fn has_mutants(&self) -> bool {
+        false
+    }
+
     fn summary(&self) -> Option<String> {
         if self.isolation.is_empty() {
             return None;
@@ -493,6 +501,35 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
             std::fs::copy(entry.path(), &target)?;
         }
     }
+    Ok(())
+}
+
+/// Every version of the derived config has this size, so each can be written in place with one
+/// write and no truncation.
+const CONFIG_FILE_SIZE: usize = 16 * 1024;
+
+/// Writes the config wrangler watches. Not truncate-then-write: reading the empty file between
+/// the two makes `wrangler dev` exit ("Missing entry-point"). Not rename-over either: wrangler's
+/// watcher follows the first replacement and then goes deaf. So every version is padded to one
+/// size and written over the old one in a single write, which raises one change event, after
+/// the new bytes are in place.
+fn write_watched(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut padded = text.to_owned();
+    if !padded.ends_with('\n') {
+        padded.push('\n');
+    }
+    let filler = CONFIG_FILE_SIZE
+        .checked_sub(padded.len() + 2)
+        .ok_or_else(|| anyhow!("the derived wrangler config is larger than {CONFIG_FILE_SIZE} bytes"))?;
+    padded.push('#');
+    padded.push_str(&" ".repeat(filler));
+    padded.push('\n');
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    file.write_all(padded.as_bytes())?;
+    file.set_len(CONFIG_FILE_SIZE as u64)?;
     Ok(())
 }
 

@@ -1,13 +1,17 @@
 //! Runs of base64 and hex characters. Base64 runs may continue across line folds (a line of 64
 //! characters or more, a line break, optional indentation), as MIME and PEM wrap them.
 //!
-//! Where a run really starts is unknown (a word or a path can run into it), so a run is decoded
-//! at each of the four alignments — unless it ends in padding (`=`, `==`), which pins the
-//! alignment: the encoded characters plus padding come in fours whatever was glued in front.
-//! (An unpadded run may be cut short, so its length says nothing.) Hex runs are decoded at both
-//! alignments.
+//! Where a run really starts is unknown (a word or a path can run into it), so any of the four
+//! alignments may be the run's — unless it ends in padding (`=`, `==`), which pins it: the
+//! encoded characters plus padding come in fours whatever was glued in front. (An unpadded run
+//! may be cut short, so its length says nothing.) Where it ends is known, so the last few
+//! groups are decoded at each alignment first: those whose tail is text (the run's, and now and
+//! then a wrong one that happens to look like it) are decoded. When none is, the payload is
+//! binary, worth decoding (at every alignment) only if it is long enough to hold a whole
+//! canary: fragments and nested encodings live in text. Hex runs are treated the same way at
+//! their two alignments.
 
-use super::{pieces, Decoded, Fresh, OffsetMap, Step, MAX_DECODED};
+use super::{is_text, pieces, Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
 
 const BASE64: u8 = 1;
 const HEX: u8 = 2;
@@ -71,9 +75,10 @@ fn classes8(bytes: &[u8]) -> u64 {
 
 const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 
-pub(super) fn decode_runs(buffer: &[u8], fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
+pub(super) fn decode_runs(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
+    let runs = Runs { buffer, shortest: context.shortest, fresh };
     let Some(changed) = fresh.0 else {
-        decode_runs_in(buffer, 0, buffer.len(), fresh, on_decoded);
+        runs.decode_in(0, buffer.len(), on_decoded);
         return;
     };
     // Below an escape decoder: only the runs touching what the escapes produced.
@@ -83,7 +88,7 @@ pub(super) fn decode_runs(buffer: &[u8], fresh: Fresh<'_>, on_decoded: &mut dyn 
             continue;
         }
         let from = run_start_before(buffer, start.max(scanned_to), scanned_to);
-        scanned_to = decode_runs_in(buffer, from, (end + 1).min(buffer.len()), fresh, on_decoded);
+        scanned_to = runs.decode_in(from, (end + 1).min(buffer.len()), on_decoded);
     }
 }
 
@@ -113,98 +118,173 @@ fn run_start_before(buffer: &[u8], at: usize, floor: usize) -> usize {
     }
 }
 
-/// Decodes the runs of at least [`MIN_BASE64_RUN`] characters starting in `from..to`, each to
-/// its end; returns how far it looked.
-///
-/// Rather than classifying every byte, it probes one byte in [`MIN_BASE64_RUN`]: every run that
-/// long covers a probe. A probe in a shorter run (a word) costs that word; the next probe comes
-/// a stride later all the same.
-fn decode_runs_in(buffer: &[u8], from: usize, to: usize, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) -> usize {
-    let mut probe = from;
-    let mut done = from;
-    while probe < to {
-        if class(buffer[probe]) & BASE64 == 0 {
-            probe += MIN_BASE64_RUN;
-            continue;
-        }
-        let mut run_start = probe;
-        while run_start > done && class(buffer[run_start - 1]) & BASE64 != 0 {
-            run_start -= 1;
-        }
-        let run_end = walk_run(buffer, run_start, fresh, on_decoded);
-        if run_end - run_start < MIN_BASE64_RUN {
-            probe += MIN_BASE64_RUN;
-            continue;
-        }
-        if fresh.touches(run_start, run_end) {
-            decode_base64_run(buffer, run_start, run_end, on_decoded);
-        }
-        done = run_end;
-        probe = run_end + 1;
-    }
-    done.max(to)
+/// The runs of one buffer, and what decides which are worth decoding.
+struct Runs<'a> {
+    buffer: &'a [u8],
+    shortest: usize,
+    fresh: Fresh<'a>,
 }
 
-/// Walks a base64 run from its start across folds, decoding the hex runs inside it; returns
-/// where it ends.
-fn walk_run(buffer: &[u8], start: usize, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) -> usize {
-    let length = buffer.len();
-    let mut at = start;
-    let mut hex_start = at;
-    loop {
-        let line_start = at;
-        // Eight bytes at a time while they are all base64; hex runs break where a byte is not hex.
-        while at + 8 <= length {
-            let classes = classes8(&buffer[at..]);
-            if !classes & LOW_BITS * u64::from(BASE64) != 0 {
-                break;
+impl Runs<'_> {
+    /// Decodes the runs of at least [`MIN_BASE64_RUN`] characters starting in `from..to`, each
+    /// to its end; returns how far it looked.
+    ///
+    /// Rather than classifying every byte, it probes one byte in [`MIN_BASE64_RUN`]: every run
+    /// that long covers a probe. A probe in a shorter run (a word) costs that word; the next
+    /// probe comes a stride later all the same.
+    fn decode_in(&self, from: usize, to: usize, on_decoded: &mut dyn FnMut(Decoded)) -> usize {
+        let buffer = self.buffer;
+        let mut probe = from;
+        let mut done = from;
+        while probe < to {
+            if class(buffer[probe]) & BASE64 == 0 {
+                probe += MIN_BASE64_RUN;
+                continue;
             }
-            let not_hex = !classes & LOW_BITS * u64::from(HEX);
-            if not_hex != 0 {
-                let first = at + not_hex.trailing_zeros() as usize / 8;
-                if first - hex_start >= MIN_HEX_RUN && fresh.touches(hex_start, first) {
-                    decode_hex_run(buffer, hex_start, first, on_decoded);
+            let mut run_start = probe;
+            while run_start > done && class(buffer[run_start - 1]) & BASE64 != 0 {
+                run_start -= 1;
+            }
+            let (run_end, folds) = self.walk(run_start, on_decoded);
+            if run_end - run_start < MIN_BASE64_RUN {
+                probe += MIN_BASE64_RUN;
+                continue;
+            }
+            // Base64 of text has a letter in every group (an ASCII byte's top six bits are 8 to
+            // 31, all letters), so runs of digits and punctuation (IDs, paths) are not base64 of it.
+            let has_letter = buffer[run_start..run_end].iter().any(u8::is_ascii_alphabetic);
+            if has_letter && self.fresh.touches(run_start, run_end) {
+                self.decode_base64_run(run_start, run_end, folds, on_decoded);
+            }
+            done = run_end;
+            probe = run_end + 1;
+        }
+        done.max(to)
+    }
+
+    /// Walks a base64 run from its start across folds, decoding the hex runs inside it; returns
+    /// where it ends and how many fold bytes it holds.
+    fn walk(&self, start: usize, on_decoded: &mut dyn FnMut(Decoded)) -> (usize, usize) {
+        let buffer = self.buffer;
+        let length = buffer.len();
+        let mut at = start;
+        let mut hex_start = at;
+        let mut folds = 0;
+        loop {
+            let line_start = at;
+            // Eight bytes at a time while they are all base64; hex runs break where a byte is not hex.
+            while at + 8 <= length {
+                let classes = classes8(&buffer[at..]);
+                if !classes & LOW_BITS * u64::from(BASE64) != 0 {
+                    break;
                 }
-                hex_start = at + (63 - not_hex.leading_zeros() as usize) / 8 + 1;
-            }
-            at += 8;
-        }
-        while at < length {
-            let class = class(buffer[at]);
-            if class & BASE64 == 0 {
-                break;
-            }
-            if class & HEX == 0 {
-                if at - hex_start >= MIN_HEX_RUN && fresh.touches(hex_start, at) {
-                    decode_hex_run(buffer, hex_start, at, on_decoded);
+                let not_hex = !classes & LOW_BITS * u64::from(HEX);
+                if not_hex != 0 {
+                    let first = at + not_hex.trailing_zeros() as usize / 8;
+                    if first - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, first) {
+                        self.decode_hex_run(hex_start, first, on_decoded);
+                    }
+                    hex_start = at + (63 - not_hex.leading_zeros() as usize) / 8 + 1;
                 }
-                hex_start = at + 1;
+                at += 8;
             }
-            at += 1;
+            while at < length {
+                let class = class(buffer[at]);
+                if class & BASE64 == 0 {
+                    break;
+                }
+                if class & HEX == 0 {
+                    if at - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, at) {
+                        self.decode_hex_run(hex_start, at, on_decoded);
+                    }
+                    hex_start = at + 1;
+                }
+                at += 1;
+            }
+            if at - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, at) {
+                self.decode_hex_run(hex_start, at, on_decoded);
+            }
+            let after_fold = skip_fold(buffer, at);
+            if at - line_start >= MIN_FOLDED_LINE && after_fold > at && after_fold < length && class(buffer[after_fold]) & BASE64 != 0 {
+                folds += after_fold - at;
+                at = after_fold;
+                hex_start = at;
+                continue;
+            }
+            return (at, folds);
         }
-        if at - hex_start >= MIN_HEX_RUN && fresh.touches(hex_start, at) {
-            decode_hex_run(buffer, hex_start, at, on_decoded);
+    }
+
+    fn decode_base64_run(&self, run_start: usize, run_end: usize, folds: usize, on_decoded: &mut dyn FnMut(Decoded)) {
+        let buffer = self.buffer;
+        let padding = buffer[run_end..].iter().take(2).take_while(|&&b| b == b'=').count();
+        for (start, end) in pieces(run_start, run_end, MAX_DECODED / 3 * 4) {
+            // Padding pins the alignment only for the piece that ends the run.
+            let padded = if end == run_end { padding } else { 0 };
+            let piece_folds = if (start, end) == (run_start, run_end) { folds } else { fold_bytes(&buffer[start..end]) };
+            let characters = end - start - piece_folds;
+            let mut text = [false; 4];
+            for alignment in (0..4).filter(|&a| possible_alignment(characters, a, padded)) {
+                text[alignment] = base64_tail_is_text(&buffer[start..end], characters - alignment);
+            }
+            let binary_worth_it = !text.contains(&true) && characters * 3 / 4 >= self.shortest;
+            for alignment in (0..4).filter(|&a| possible_alignment(characters, a, padded) && (text[a] || binary_worth_it)) {
+                on_decoded(decode_base64(buffer, start + alignment, end));
+            }
         }
-        let after_fold = skip_fold(buffer, at);
-        if at - line_start >= MIN_FOLDED_LINE && after_fold > at && after_fold < length && class(buffer[after_fold]) & BASE64 != 0 {
-            at = after_fold;
-            hex_start = at;
-            continue;
+    }
+
+    fn decode_hex_run(&self, start: usize, end: usize, on_decoded: &mut dyn FnMut(Decoded)) {
+        for (piece_start, piece_end) in pieces(start, end, MAX_DECODED * 2) {
+            let digits_at = |alignment: usize| &self.buffer[piece_start + alignment..piece_end];
+            let text = [hex_tail_is_text(digits_at(0)), hex_tail_is_text(digits_at(1))];
+            let binary_worth_it = !text.contains(&true) && (piece_end - piece_start) / 2 >= self.shortest;
+            for alignment in (0..2).filter(|&a| text[a] || binary_worth_it) {
+                let map = OffsetMap::new(piece_start + alignment, (2, 1));
+                on_decoded(Decoded::new(decode_hex(digits_at(alignment)), Step::Hex, map));
+            }
         }
-        return at;
     }
 }
 
-fn decode_base64_run(buffer: &[u8], run_start: usize, run_end: usize, on_decoded: &mut dyn FnMut(Decoded)) {
-    let padding = buffer[run_end..].iter().take(2).take_while(|&&b| b == b'=').count();
-    for (start, end) in pieces(run_start, run_end, MAX_DECODED / 3 * 4) {
-        // Padding pins the alignment only for the piece that ends the run.
-        let padded = if end == run_end { padding } else { 0 };
-        let characters = end - start - fold_bytes(&buffer[start..end]);
-        for alignment in (0..4).filter(|&a| possible_alignment(characters, a, padded)) {
-            on_decoded(decode_base64(buffer, start + alignment, end));
-        }
+/// Whether the last (up to 8) whole pairs of `digits` decode to text.
+fn hex_tail_is_text(digits: &[u8]) -> bool {
+    let whole = digits.len() / 2 * 2;
+    let mut bytes = [0u8; 8];
+    let pairs = digits[whole.saturating_sub(16)..whole].chunks_exact(2);
+    let count = pairs.len();
+    for (byte, pair) in bytes.iter_mut().zip(pairs) {
+        *byte = nibble(pair[0]) << 4 | nibble(pair[1]);
     }
+    is_text(&bytes[..count])
+}
+
+fn decode_hex(digits: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(digits.len() / 2);
+    for pair in digits.chunks_exact(2) {
+        bytes.push(nibble(pair[0]) << 4 | nibble(pair[1]));
+    }
+    bytes
+}
+
+/// Whether the last (up to 6) whole groups of the `encoded` characters ending `run` decode to
+/// text. Characters are read backwards, skipping folds, then the partial last group.
+fn base64_tail_is_text(run: &[u8], encoded: usize) -> bool {
+    const GROUPS: usize = 6;
+    let wanted = (encoded / 4).min(GROUPS) * 4;
+    let mut sextets = [0u8; GROUPS * 4];
+    let mut taken = 0;
+    let sextets_backwards = run.iter().rev().map(|&b| SEXTETS[usize::from(b)]).filter(|&s| s != INVALID).skip(encoded % 4);
+    for value in sextets_backwards.take(wanted) {
+        sextets[wanted - 1 - taken] = value;
+        taken += 1;
+    }
+    let mut bytes = [0u8; GROUPS * 3];
+    for (group, out) in sextets[..wanted].chunks_exact(4).zip(bytes.chunks_exact_mut(3)) {
+        let value = group.iter().fold(0u32, |value, &s| value << 6 | u32::from(s));
+        out.copy_from_slice(&value.to_be_bytes()[1..]);
+    }
+    is_text(&bytes[..wanted / 4 * 3])
 }
 
 fn fold_bytes(run: &[u8]) -> usize {
@@ -278,16 +358,6 @@ fn decode_base64(buffer: &[u8], start: usize, end: usize) -> Decoded {
     Decoded::new(bytes, Step::Base64 { folded }, map)
 }
 
-fn decode_hex_run(buffer: &[u8], start: usize, end: usize, on_decoded: &mut dyn FnMut(Decoded)) {
-    for (piece_start, piece_end) in pieces(start, end, MAX_DECODED * 2) {
-        for alignment in 0..2 {
-            let digits = &buffer[piece_start + alignment..piece_end];
-            let bytes = digits.chunks_exact(2).map(|pair| nibble(pair[0]) << 4 | nibble(pair[1])).collect();
-            on_decoded(Decoded::new(bytes, Step::Hex, OffsetMap::new(piece_start + alignment, (2, 1))));
-        }
-    }
-}
-
 fn nibble(digit: u8) -> u8 {
     match digit {
         b'0'..=b'9' => digit - b'0',
@@ -301,10 +371,12 @@ mod tests {
     use super::*;
     use base64::Engine as _;
 
+    const CONTEXT: RunContext = RunContext { reach: 8, shortest: 8, plus_as_space: false };
+
     /// Each decoding that holds `wanted`, with where `wanted` maps back to.
     fn found(buffer: &[u8], wanted: &[u8]) -> Vec<(Step, usize)> {
         let mut out = Vec::new();
-        decode_runs(buffer, Fresh(None), &mut |d: Decoded| {
+        decode_runs(buffer, &CONTEXT, Fresh(None), &mut |d: Decoded| {
             if let Some(at) = d.bytes.windows(wanted.len()).position(|w| w == wanted) {
                 out.push((d.step, d.map.to_source(at)));
             }
@@ -330,9 +402,26 @@ mod tests {
         let plus = text.iter().position(|&b| b == b'+').unwrap();
         let changed = [(plus, plus + 1)];
         let mut starts = Vec::new();
-        decode_runs(text, Fresh(Some(&changed)), &mut |d: Decoded| starts.push(d.map.to_source(0)));
+        decode_runs(text, &CONTEXT, Fresh(Some(&changed)), &mut |d: Decoded| starts.push(d.map.to_source(0)));
         assert!(!starts.is_empty() && starts.iter().all(|&at| at >= 34), "{starts:?}");
         assert_eq!(run_start_before(b"xx QUJD\r\n  QUJD", 15, 0), 3);
+    }
+
+    #[test]
+    fn only_the_alignment_whose_tail_is_text_is_decoded() {
+        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode("a sentence of text, in base64, with no padding!!");
+        let mut alignments = Vec::new();
+        decode_runs(format!("xy{encoded}").as_bytes(), &CONTEXT, Fresh(None), &mut |d: Decoded| alignments.push(d.map.to_source(0)));
+        assert_eq!(alignments, [2]);
+        // Binary payloads: every alignment when long enough to hold a canary, none when not.
+        let binary = base64::engine::general_purpose::STANDARD_NO_PAD.encode([0x80u8, 0xff, 0x01, 0x9a, 0xc3, 0x28, 0x17, 0xe4, 0x90, 0x7f, 0xfe, 0x02].repeat(2));
+        let mut count = 0;
+        decode_runs(binary.as_bytes(), &CONTEXT, Fresh(None), &mut |_: Decoded| count += 1);
+        assert_eq!(count, 4);
+        let long = RunContext { shortest: 100, ..CONTEXT };
+        count = 0;
+        decode_runs(binary.as_bytes(), &long, Fresh(None), &mut |_: Decoded| count += 1);
+        assert_eq!(count, 0);
     }
 
     #[test]

@@ -42,6 +42,14 @@ impl Kind {
         }
     }
 
+    /// The length of what looks like an escape at `at`, for clustering: the decoder decides.
+    fn escape_len(self, buffer: &[u8], at: usize, scratch: &mut Vec<u8>) -> Option<usize> {
+        match self {
+            Kind::Html => entity_body_end(buffer, at).map(|semicolon| semicolon + 1 - at),
+            _ => self.parse(buffer, at, scratch),
+        }
+    }
+
     /// The escape at `at` (which holds the trigger byte): its length and what it stands for.
     fn parse(self, buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
         match self {
@@ -111,25 +119,28 @@ fn parse_backslash(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize>
     }
 }
 
-fn parse_entity(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+/// Where the `;` ending an entity-shaped `&name;`, `&#123;` or `&#x7b;` at `at` is.
+fn entity_body_end(buffer: &[u8], at: usize) -> Option<usize> {
     let body_start = at + 1;
-    let semicolon = (body_start..buffer.len().min(body_start + 33)).find(|&i| buffer[i] == b';')?;
-    let body = &buffer[body_start..semicolon];
-    let code = match body {
+    let limit = buffer.len().min(body_start + 33);
+    let semicolon = (body_start..limit).find(|&i| !(buffer[i].is_ascii_alphanumeric() || (i == body_start && buffer[i] == b'#')))?;
+    (buffer[semicolon] == b';' && semicolon > body_start).then_some(semicolon)
+}
+
+fn parse_entity(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let semicolon = entity_body_end(buffer, at)?;
+    let code = match &buffer[at + 1..semicolon] {
         [b'#', b'x' | b'X', digits @ ..] if digits.len() <= 6 => hex_value(digits)?,
-        [b'#', digits @ ..] if !digits.is_empty() && digits.len() <= 7 && digits.iter().all(u8::is_ascii_digit) => {
+        [b'#', digits @ ..] if digits.len() <= 7 && digits.iter().all(u8::is_ascii_digit) => {
             std::str::from_utf8(digits).ok()?.parse().ok()?
         }
-        name if !name.is_empty() && name.iter().all(u8::is_ascii_alphanumeric) => {
-            let entity = std::str::from_utf8(&buffer[at..=semicolon]).ok()?;
-            let decoded = html_escape::decode_html_entities(entity);
-            if decoded == entity {
-                return None;
-            }
-            out.extend_from_slice(decoded.as_bytes());
+        [b'#', ..] => return None,
+        // The WHATWG list, as html-escape ships it, sorted by name.
+        name => {
+            let index = html_escape::NAMED_ENTITIES.binary_search_by(|&(known, _)| known.cmp(name)).ok()?;
+            out.extend_from_slice(html_escape::NAMED_ENTITIES[index].1.as_bytes());
             return Some(semicolon + 1 - at);
         }
-        _ => return None,
     };
     push_char(out, code);
     Some(semicolon + 1 - at)
@@ -150,9 +161,13 @@ pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<
         if !fresh.touches(start, end) {
             return;
         }
-        on_decoded(decode_span(buffer, start, end, kind, false));
-        if kind == Kind::Percent && context.plus_as_space {
-            on_decoded(decode_span(buffer, start, end, kind, true));
+        let readings = if kind == Kind::Percent && context.plus_as_space { &[false, true][..] } else { &[false] };
+        for &plus_as_space in readings {
+            let decoded = decode_span(buffer, start, end, kind, plus_as_space);
+            // Entity-shaped text such as `&nope;` clusters but decodes to nothing new.
+            if decoded.changed.as_ref().is_some_and(|changed| !changed.is_empty()) {
+                on_decoded(decoded);
+            }
         }
     };
     for at in memchr3_iter(b'%', b'\\', b'&', buffer) {
@@ -162,7 +177,7 @@ pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<
             continue; // inside the previous escape (the second `\` of `\\`)
         }
         scratch.clear();
-        let Some(length) = kind.parse(buffer, at, &mut scratch) else { continue };
+        let Some(length) = kind.escape_len(buffer, at, &mut scratch) else { continue };
         let end = at + length;
         match &mut open[slot] {
             Some(cluster) if at - cluster.last_end <= 2 * context.reach && end - cluster.first <= MAX_DECODED => {

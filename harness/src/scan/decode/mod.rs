@@ -143,12 +143,16 @@ const TEXTUAL: [bool; 256] = {
     textual
 };
 
+/// Whether `sample` is (at least 85%) text.
+fn is_text(sample: &[u8]) -> bool {
+    let textual = sample.iter().map(|&b| usize::from(TEXTUAL[usize::from(b)])).sum::<usize>();
+    !sample.is_empty() && textual * 100 >= sample.len() * 85
+}
+
 /// Whether decoded bytes look like text, judged on a sample. The first bytes are skipped: a
 /// word glued to a base64 run decodes to a few bytes of garbage before the text.
 fn looks_like_text(bytes: &[u8]) -> bool {
-    let sample = &bytes[bytes.len().min(6)..bytes.len().min(70)];
-    let textual = sample.iter().map(|&b| usize::from(TEXTUAL[usize::from(b)])).sum::<usize>();
-    textual * 100 >= sample.len() * 85
+    is_text(&bytes[bytes.len().min(6)..bytes.len().min(70)])
 }
 
 fn is_compressed_stream(bytes: &[u8]) -> bool {
@@ -216,7 +220,7 @@ impl DecodingPass {
         let below_a_byte_decoder = fresh.0.is_none() && !frames.is_empty();
         let text = !below_a_byte_decoder || looks_like_text(buffer);
         let mut found = Vec::new();
-        for (start, end) in self.search_windows(buffer.len(), fresh) {
+        let mut search_window = |(start, end): (usize, usize)| {
             let window = &buffer[start..end];
             let before = found.len();
             self.raw.for_each_match(window, |m| found.push(RawHit::exact(m.pattern().as_usize(), m.start(), m.end(), String::new())));
@@ -227,6 +231,10 @@ impl DecodingPass {
                 hit.start += start;
                 hit.end += start;
             }
+        };
+        match fresh.0 {
+            None => search_window((0, buffer.len())),
+            Some(changed) => self.escape_neighbourhoods(buffer.len(), changed).into_iter().for_each(search_window),
         }
         // Bytes an escape decoder copied through unchanged are the parent level's to report.
         let copied_verbatim = |hit: &RawHit| match (parent, frames.last()) {
@@ -249,10 +257,9 @@ impl DecodingPass {
 }
 
 impl DecodingPass {
-    /// Where to look for canaries in a buffer: all of it, or, below an escape decoder, the
-    /// neighbourhood of each escape (anything else was copied through and is the level above's).
-    fn search_windows(&self, length: usize, fresh: Fresh<'_>) -> Vec<(usize, usize)> {
-        let Some(changed) = fresh.0 else { return vec![(0, length)] };
+    /// Below an escape decoder, where to look for canaries: around each escape's output.
+    /// Anything else was copied through and is the level above's to report.
+    fn escape_neighbourhoods(&self, length: usize, changed: &[(usize, usize)]) -> Vec<(usize, usize)> {
         let reach = self.context.reach;
         let mut windows: Vec<(usize, usize)> = Vec::new();
         for &(start, end) in changed {
@@ -267,12 +274,14 @@ impl DecodingPass {
 }
 
 fn for_each_decoded(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
+    // Too short for a canary and not text (so no fragment either): nothing to find in it.
     let mut keep = |decoded: Decoded| {
-        if decoded.bytes.len() >= MIN_DECODED {
+        let worth_it = decoded.bytes.len() >= context.shortest || looks_like_text(&decoded.bytes);
+        if decoded.bytes.len() >= MIN_DECODED && worth_it {
             on_decoded(decoded);
         }
     };
-    alphabets::decode_runs(buffer, fresh, &mut keep);
+    alphabets::decode_runs(buffer, context, fresh, &mut keep);
     escapes::decode_clusters(buffer, context, fresh, &mut keep);
     utf16::decode_runs(buffer, fresh, &mut keep);
     compressed::decode_streams(buffer, fresh, &mut keep);
