@@ -2,15 +2,16 @@
 //! D1, R2 and Queues), driven over HTTP.
 //!
 //! One `wrangler dev` serves the whole suite. Each scenario gets fresh state inside the one
-//! persist directory: [`WorkerdTarget::start`] rewrites the derived config ([`config`]) with a
-//! fresh D1 database id, R2 bucket and queue, `[vars]` pointing at this scenario's fakes, and
-//! writes this scenario's canaries to the secrets file; wrangler sees its config change and
-//! reloads the Worker (a new workerd process, so no pooled connection to an earlier scenario's
-//! fakes survives), while `wrangler d1 migrations apply --local` builds the fresh database.
+//! persist directory: [`WorkerdTarget::start`] writes this scenario's canaries to `.dev.vars` and
+//! rewrites the derived config ([`config`]) with a fresh D1 database id, R2 bucket and queue and
+//! `[vars]` pointing at this scenario's fakes; wrangler sees its config change and reloads the
+//! Worker (a new workerd process, so no pooled connection to an earlier scenario's fakes
+//! survives). The fresh database was migrated (`wrangler d1 migrations apply --local`) while the
+//! previous scenario ran.
 //!
 //! Everything outside the repository lives in one temporary directory, removed at the end:
-//! the copy of the build, the derived config, the secrets file (mode 0600), the persist
-//! directory, wrangler's logs, and HOME/XDG/TMPDIR for every wrangler process.
+//! the copy of the build, the derived config, `.dev.vars` (mode 0600), the persist directory,
+//! wrangler's logs, and HOME/XDG/TMPDIR for every wrangler process.
 
 mod config;
 pub mod process;
@@ -60,7 +61,19 @@ pub struct WorkerdTarget {
     /// Where the current scenario's share of wrangler's output begins.
     slice_start: usize,
     current: Option<Current>,
+    next_database: Option<PreparedDatabase>,
     isolation: Vec<Duration>,
+}
+
+/// A fresh D1 database being migrated ahead of the scenario that will use it.
+struct PreparedDatabase {
+    generation: u32,
+    resources: Resources,
+    config: PathBuf,
+    /// The D1 files that existed before its migrations started.
+    before: std::collections::BTreeSet<PathBuf>,
+    process: Supervised,
+    from: usize,
 }
 
 /// The scenario being run.
@@ -103,6 +116,7 @@ impl WorkerdTarget {
             generation: 0,
             slice_start: 0,
             current: None,
+            next_database: None,
             isolation: Vec::new(),
         })
     }
@@ -185,6 +199,7 @@ impl WorkerdTarget {
         args
     }
 
+    /// `--config` follows: each run of it names its own config file.
     fn migrations_args(&self) -> Vec<OsString> {
         vec![
             "d1".into(),
@@ -194,9 +209,36 @@ impl WorkerdTarget {
             "--local".into(),
             "--persist-to".into(),
             self.persist().into(),
-            "--config".into(),
-            self.config_path().into(),
         ]
+    }
+
+    /// Starts `wrangler d1 migrations apply --local` for generation `generation`'s fresh
+    /// database, from a config file of its own (`wrangler dev` watches only its own).
+    fn prepare_database(&self, generation: u32) -> anyhow::Result<PreparedDatabase> {
+        let resources = Resources::fresh(generation, &self.salt);
+        let config = self.path(&format!("wrangler.migrations-{generation:04}.toml"));
+        let text = self.config.render(&self.path("bundle").join("index.js"), &self.repo_root, &[], &resources)?;
+        write_private(&config, text.as_bytes())?;
+        let before = state::object_databases(&state::d1_dir(&self.persist()));
+        let mut args = self.migrations_args();
+        args.extend(["--config".into(), config.clone().into()]);
+        let process = Supervised::spawn("wrangler d1 migrations apply", &self.wrangler_bin, &args, &self.work_path, &self.env(), &self.output)?;
+        Ok(PreparedDatabase { generation, resources, config, before, process, from: self.output.len() })
+    }
+
+    /// Waits for a prepared database's migrations; returns its resources and D1 file.
+    async fn finish_database(&mut self, mut prepared: PreparedDatabase) -> anyhow::Result<(Resources, PathBuf)> {
+        let status = prepared.process.wait(MIGRATIONS_TIMEOUT).await?;
+        if !status.success() {
+            bail!("`wrangler d1 migrations apply --local` failed ({status}); wrangler's output:\n{}", self.output.tail(prepared.from, 30));
+        }
+        let _ = std::fs::remove_file(&prepared.config);
+        let d1_dir = state::d1_dir(&self.persist());
+        let created: Vec<PathBuf> = state::object_databases(&d1_dir).difference(&prepared.before).cloned().collect();
+        let [d1_file] = created.as_slice() else {
+            bail!("expected the migrations to create one D1 database file under {}, found {created:?}", d1_dir.display());
+        };
+        Ok((prepared.resources, d1_file.clone()))
     }
 
     fn wrangler_exited(&mut self) -> Option<String> {
@@ -217,7 +259,9 @@ impl WorkerdTarget {
                 bail!(error);
             }
             if let Some(table) = self.output.position(from, |l| l.contains(&marker)) {
-                if let Some(ready_at) = self.output.position(table, ready) {
+                // The latest readiness after this config was read; a reload that follows it
+                // (another change event) must be waited out too.
+                if let Some(ready_at) = self.output.last_position(table, ready) {
                     tokio::time::sleep(Duration::from_millis(150)).await;
                     let reloading_again = self.output.position(ready_at + 1, |l| l.contains("Reloading local server")).is_some();
                     if !reloading_again {
@@ -243,45 +287,39 @@ impl Target for WorkerdTarget {
         let started = Instant::now();
         self.generation += 1;
         self.current = None;
-        let resources = Resources::fresh(self.generation, &self.salt);
+        let from = self.output.len();
+        // This scenario's database was migrated while the previous scenario ran; the first
+        // scenario's is migrated now, while wrangler dev starts.
+        let database = match self.next_database.take() {
+            Some(prepared) if prepared.generation == self.generation => prepared,
+            _ => self.prepare_database(self.generation)?,
+        };
         let vars = runtime_vars(fakes);
         let asana_url = vars.iter().find(|(n, _)| *n == "ASANA_BASE_URL").map(|(_, v)| v.clone()).unwrap_or_default();
         let main = self.path("bundle").join("index.js");
-        let text = self.config.render(&main, &self.repo_root, &vars, &resources)?;
-        let from = self.output.len();
+        let text = self.config.render(&main, &self.repo_root, &vars, &database.resources)?;
 
         // Secrets first: wrangler reads them when it sees the config change.
         self.write_secrets(secrets)?;
         write_watched(&self.config_path(), &text).context("writing the derived wrangler config")?;
-
-        let d1_dir = state::d1_dir(&self.persist());
-        let databases_before = state::object_databases(&d1_dir);
-        let env = self.env();
-        let mut migrations = Supervised::spawn(
-            "wrangler d1 migrations apply",
-            &self.wrangler_bin,
-            &self.migrations_args(),
-            &self.work_path,
-            &env,
-            &self.output,
-        )?;
+        // A wrangler that died during an earlier scenario (that scenario failed with its
+        // output) is replaced, so one crash does not fail the rest of the suite.
+        if self.wrangler.as_mut().is_some_and(|w| w.try_wait().is_some()) {
+            drop(self.wrangler.take());
+            self.port = process::free_port()?;
+            self.inspector_port = process::free_port()?;
+        }
         let first = self.wrangler.is_none();
         if first {
-            let dev = Supervised::spawn("wrangler dev", &self.wrangler_bin, &self.dev_args(), &self.work_path, &env, &self.output)?;
+            let dev = Supervised::spawn("wrangler dev", &self.wrangler_bin, &self.dev_args(), &self.work_path, &self.env(), &self.output)?;
             self.wrangler = Some(dev);
         }
         let ready_line = self.wait_ready(from, &asana_url, if first { START_TIMEOUT } else { RELOAD_TIMEOUT }).await?;
-        let status = migrations.wait(MIGRATIONS_TIMEOUT).await?;
-        if !status.success() {
-            bail!("`wrangler d1 migrations apply --local` failed ({status}); its output:\n{}", self.output.tail(from, 30));
-        }
-        drop(migrations);
-        let created: Vec<PathBuf> = state::object_databases(&d1_dir).difference(&databases_before).cloned().collect();
-        let [d1_file] = created.as_slice() else {
-            bail!("expected the migrations to create one D1 database file under {}, found {created:?}", d1_dir.display());
-        };
+        let (resources, d1_file) = self.finish_database(database).await?;
         self.isolation.push(started.elapsed());
-        self.current = Some(Current { name: scenario.to_owned(), resources, d1_file: d1_file.clone(), ready_line, accepted: 0 });
+        self.current = Some(Current { name: scenario.to_owned(), resources, d1_file, ready_line, accepted: 0 });
+        // The next scenario's fresh database, migrated in the background.
+        self.next_database = Some(self.prepare_database(self.generation + 1)?);
         Ok(())
     }
 
@@ -342,6 +380,12 @@ impl Target for WorkerdTarget {
     }
 
     async fn collect(&mut self) -> anyhow::Result<WorkerSinks> {
+        // Nothing but the idle Worker may write under the persist or temporary directories
+        // while they are scanned: let the next scenario's migrations finish first (they
+        // usually have, the scenario took longer).
+        if let Some(next) = self.next_database.as_mut() {
+            next.process.wait(MIGRATIONS_TIMEOUT).await?;
+        }
         let current = self.current.as_ref().ok_or_else(|| anyhow!("the workerd target was not started"))?;
         let end = self.output.len();
         let lines = self.output.slice(self.slice_start, Some(end));
@@ -396,7 +440,7 @@ impl Target for WorkerdTarget {
         let rest = &self.isolation[1..];
         let per = if rest.is_empty() { first } else { rest.iter().sum::<Duration>() / rest.len() as u32 };
         Some(format!(
-            "workerd: wrangler dev start-up {:.2}s; per-scenario isolation (reload + fresh D1/R2/queue + migrations) {:.2}s on average; {:.2}s in all",
+            "workerd: wrangler dev start-up {:.2}s; per-scenario isolation (fresh D1/R2/queue, new canaries and fakes: a config reload, the D1 migrations run during the previous scenario) {:.2}s on average; {:.2}s in all",
             first.as_secs_f64(),
             per.as_secs_f64(),
             total.as_secs_f64()
@@ -406,6 +450,8 @@ impl Target for WorkerdTarget {
 
 impl Drop for WorkerdTarget {
     fn drop(&mut self) {
+        // A database prepared for a scenario that will not run: stop its migrations.
+        drop(self.next_database.take());
         if let Some(mut wrangler) = self.wrangler.take() {
             wrangler.stop(Duration::from_secs(5));
             let _ = process::wait_port_free(self.port, Duration::from_secs(5));

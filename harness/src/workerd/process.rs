@@ -69,6 +69,12 @@ impl Output {
         lines.iter().enumerate().skip(from).find(|(_, line)| found(line)).map(|(i, _)| i)
     }
 
+    /// The index of the last line at or after `from` that satisfies `found`.
+    pub fn last_position(&self, from: usize, found: impl Fn(&str) -> bool) -> Option<usize> {
+        let lines = self.lines.lock().expect("output lock poisoned");
+        lines.iter().enumerate().skip(from).filter(|(_, line)| found(line)).map(|(i, _)| i).last()
+    }
+
     /// The last `n` lines from `from`, for error messages.
     pub fn tail(&self, from: usize, n: usize) -> String {
         let lines = self.slice(from, None);
