@@ -53,15 +53,28 @@ fn leaks(canaries: &[Canary]) -> (Vec<Vec<u8>>, Vec<String>) {
     (pieces, patterns)
 }
 
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+/// CPU seconds used so far by this thread (or, with `children`, by waited-for child
+/// processes): what a run costs whatever else the machine's cores are doing. Linux only.
+fn cpu_seconds(children: bool) -> Option<f64> {
+    let stat = std::fs::read_to_string(if children { "/proc/self/stat" } else { "/proc/thread-self/stat" }).ok()?;
+    // Fields after the command name (which ends in ')'): utime is the 14th field overall.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let (user, system) = if children { (fields[13], fields[14]) } else { (fields[11], fields[12]) };
+    Some((user.parse::<f64>().ok()? + system.parse::<f64>().ok()?) / 100.0)
+}
+
+/// The best wall time and the mean CPU time of `runs` runs.
+fn best_of<T>(runs: usize, children: bool, mut f: impl FnMut() -> T) -> (Duration, Option<Duration>, T) {
     let mut best = Duration::MAX;
     let mut last = None;
+    let cpu_before = cpu_seconds(children);
     for _ in 0..runs {
         let start = Instant::now();
         last = Some(f());
         best = best.min(start.elapsed());
     }
-    (best, last.expect("at least one run"))
+    let cpu = cpu_before.zip(cpu_seconds(children)).map(|(before, after)| Duration::from_secs_f64((after - before) / runs as f64));
+    (best, cpu, last.expect("at least one run"))
 }
 
 fn rate(bytes: usize, took: Duration) -> String {
@@ -73,10 +86,10 @@ fn rate(bytes: usize, took: Duration) -> String {
     }
 }
 
-fn ripgrep(patterns: &Path, corpus: &Path) -> Option<(Duration, String)> {
+fn ripgrep(patterns: &Path, corpus: &Path) -> Option<(Duration, Option<Duration>, String)> {
     let probe = Command::new("rg").arg("--version").output().ok()?;
     let version = String::from_utf8_lossy(&probe.stdout).lines().next().unwrap_or_default().to_owned();
-    let (took, output) = best_of(3, || {
+    let (took, cpu, output) = best_of(3, true, || {
         Command::new("rg")
             .args(["--no-config", "-F", "-a", "-c", "-f"])
             .arg(patterns)
@@ -85,7 +98,15 @@ fn ripgrep(patterns: &Path, corpus: &Path) -> Option<(Duration, String)> {
             .expect("rg runs")
     });
     let lines = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    Some((took, format!("{version}, {lines} matching lines")))
+    Some((took, cpu, format!("{version}, {lines} matching lines")))
+}
+
+/// Throughput by wall time and, where known, by CPU time.
+fn rates(bytes: usize, wall: Duration, cpu: Option<Duration>) -> String {
+    match cpu {
+        Some(cpu) => format!("{:>11} wall, {:>11} CPU", rate(bytes, wall), rate(bytes, cpu)),
+        None => format!("{:>11} wall", rate(bytes, wall)),
+    }
 }
 
 /// Peak resident memory since the last reset, in MiB (Linux).
@@ -96,37 +117,6 @@ fn peak_rss_mib() -> Option<usize> {
 }
 
 fn main() {
-    if std::env::var("TMP_MISSES").is_ok() {
-        let mut rng = scan_support::rng(0x5ca1ab1e);
-        let canaries = scan_support::canaries(&mut rng, 30);
-        let scanner = Scanner::new(canaries.clone());
-        let mut missed = std::collections::BTreeMap::<&str, usize>::new();
-        for canary in &canaries {
-            for variant in variants(canary.expose_value().as_bytes()) {
-                let text = [b"leak: ".as_slice(), &variant.bytes, b"\n"].concat();
-                if !scanner.scan_decoded(&text).iter().any(|h| h.binding == canary.binding()) {
-                    *missed.entry(variant.encoding).or_default() += 1;
-                }
-            }
-        }
-        println!("{missed:?}");
-        return;
-    }
-    if std::env::var("TMP_PROBE").is_ok() {
-        let mut rng = scan_support::rng(1);
-        let scanner = Scanner::new(scan_support::canaries(&mut rng, 30));
-        let only = std::env::var("TMP_PROBE").unwrap();
-        for (name, record) in scan_support::TMP_KINDS.into_iter().filter(|(n, _)| only == "all" || *n == only) {
-            let mut corpus = Vec::new();
-            while corpus.len() < 16 * MIB {
-                corpus.extend(record(&mut rng));
-            }
-            let (took, _) = best_of(3, || scanner.scan_decoded(&corpus).len());
-            let (vtook, _) = best_of(3, || scanner.scan_variants(&corpus).len());
-            println!("{name:>6}: decoding {:>11}  variants {:>11}", rate(corpus.len(), took), rate(corpus.len(), vtook));
-        }
-        return;
-    }
     let size = std::env::var("SCANNER_BENCH_MIB").ok().and_then(|mib| mib.parse().ok()).unwrap_or(256) * MIB;
     let mut rng = scan_support::rng(0x5ca1ab1e);
     let canaries = scan_support::canaries(&mut rng, 30);
@@ -149,18 +139,19 @@ fn main() {
         patterns.len()
     );
 
-    let (variant_time, variant_hits) = best_of(3, || scanner.scan_variants(&corpus).len());
-    let (fragment_time, fragment_hits) = best_of(3, || scanner.scan_fragments(&corpus).len());
-    let (decoding_time, decoding_hits) = best_of(3, || scanner.scan_decoded(&corpus).len());
-    println!("variant pass:  {:>11}  ({variant_hits} hits)   target ≥ 1 GiB/s", rate(corpus.len(), variant_time));
-    println!("fragments:     {:>11}  ({fragment_hits} hits)   target ≥ 300 MiB/s", rate(corpus.len(), fragment_time));
-    println!("decoding pass: {:>11}  ({decoding_hits} hits)   target ≥ 200 MiB/s", rate(corpus.len(), decoding_time));
+    let (variant_time, variant_cpu, variant_hits) = best_of(3, false, || scanner.scan_variants(&corpus).len());
+    let (fragment_time, fragment_cpu, fragment_hits) = best_of(3, false, || scanner.scan_fragments(&corpus).len());
+    let (decoding_time, decoding_cpu, decoding_hits) = best_of(3, false, || scanner.scan_decoded(&corpus).len());
+    println!("variant pass:  {}  ({variant_hits} hits)   target ≥ 1 GiB/s", rates(corpus.len(), variant_time, variant_cpu));
+    println!("fragments:     {}  ({fragment_hits} hits)   target ≥ 300 MiB/s", rates(corpus.len(), fragment_time, fragment_cpu));
+    println!("decoding pass: {}  ({decoding_hits} hits)   target ≥ 200 MiB/s", rates(corpus.len(), decoding_time, decoding_cpu));
     match ripgrep(&patterns_path, &corpus_path) {
-        Some((rg_time, about)) => println!(
-            "rg -F -f:      {:>11}  ({about}); variant pass takes {:.2}× rg's time   target ≤ 1.5×",
-            rate(corpus.len(), rg_time),
-            variant_time.as_secs_f64() / rg_time.as_secs_f64()
-        ),
+        Some((rg_time, rg_cpu, about)) => {
+            println!("rg -F -f:      {}  ({about})", rates(corpus.len(), rg_time, rg_cpu));
+            let ratio = |ours: Duration, theirs: Duration| ours.as_secs_f64() / theirs.as_secs_f64();
+            let cpu_ratio = variant_cpu.zip(rg_cpu).map_or(String::new(), |(ours, theirs)| format!(", {:.2}× by CPU", ratio(ours, theirs)));
+            println!("variant pass takes {:.2}× rg's wall time{cpu_ratio}   target ≤ 1.5×", ratio(variant_time, rg_time));
+        }
         None => println!("rg not installed (apt-get install ripgrep): ripgrep comparison skipped"),
     }
 
@@ -180,12 +171,12 @@ fn main() {
     drop(corpus);
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let file = std::fs::File::open(&corpus_path).unwrap();
-    let (stream_time, streamed_hits) = best_of(1, || {
+    let (stream_time, stream_cpu, streamed_hits) = best_of(1, false, || {
         let mut hits = 0;
         scanner.scan_reader(std::io::BufReader::new(&file), |_| hits += 1).unwrap();
         hits
     });
     let peak = if reset { peak_rss_mib().map_or("unknown".into(), |mib| format!("{mib} MiB")) } else { "unknown".into() };
-    println!("streamed file, all passes: {} ({streamed_hits} hits), peak RSS while streaming {peak}", rate(size, stream_time));
+    println!("streamed file, all passes: {} ({streamed_hits} hits), peak RSS while streaming {peak}", rates(size, stream_time, stream_cpu));
     criterion.final_summary();
 }

@@ -15,8 +15,8 @@ pub struct Canary {
 
 impl Canary {
     /// A canary whose random part is inferred from its shape: the runs of letters and digits,
-    /// less an email-shaped value's domain, runs too short to carry 48 bits, and words (runs of
-    /// letters in one case, as in `googleusercontent`). Shape tags such as `ya29.` or `GOCSPX-`
+    /// less an email-shaped value's domain, runs too short to carry 48 bits, and words (see
+    /// `looks_like_a_word`: `googleusercontent` is one). Shape tags such as `ya29.` or `GOCSPX-`
     /// fall away as short runs.
     pub fn new(binding: impl Into<String>, value: impl Into<String>) -> Canary {
         Canary { binding: binding.into(), value: value.into(), random: None }
@@ -70,11 +70,19 @@ const LONGEST_WINDOW: usize = 15;
 
 fn inferred_random_segments(value: &str) -> Vec<&str> {
     let local_part = value.rfind('@').map_or(value, |at| &value[..at]);
-    let is_word = |run: &str| run.bytes().all(|b| b.is_ascii_lowercase()) || run.bytes().all(|b| b.is_ascii_uppercase());
     local_part
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|run| run.len() >= SHORTEST_WINDOW && !is_word(run))
+        .filter(|run| run.len() >= SHORTEST_WINDOW && !looks_like_a_word(run))
         .collect()
+}
+
+/// Letters of one case, not too long, with the vowels of a word (about 40% in English words,
+/// 19% in random letters). A random run of letters alone is rare but happens (a lowercased
+/// base62 string without a digit); so do fixed words in credential shapes.
+fn looks_like_a_word(run: &str) -> bool {
+    let one_case = run.bytes().all(|b| b.is_ascii_lowercase()) || run.bytes().all(|b| b.is_ascii_uppercase());
+    let vowels = run.bytes().filter(|b| b"aeiouAEIOU".contains(b)).count();
+    one_case && run.len() <= 20 && vowels * 10 >= run.len() * 3
 }
 
 /// How many characters like these it takes to carry 48 bits.
@@ -136,6 +144,9 @@ mod tests {
         assert!(client_id.iter().all(|w| w.len() == 10 && !w.contains("google")));
         assert_eq!(client_id.len(), 32 - 10 + 1);
         assert!(windows("jessie+k3j9x2m4p7q1w8e5r6t0@agency.test").iter().all(|w| !w.contains("agency")));
+        // Random letters without a digit are still random; words are not.
+        assert_eq!(windows("jessie+feliegljlbamrmjyjefk@agency.test")[0], "feliegljlb");
+        assert!(windows("x-vzfydhsxivwmbaitnmigolkagfokmxlx.apps.googleusercontent.com").iter().all(|w| !w.contains("google")));
         assert!(windows("ya29.a0AfB9xQ2mZkLp7RtV")[0].starts_with("a0AfB9xQ"));
         assert_eq!(windows("482910573920184756102938475610")[0].len(), 15);
         assert_eq!(windows("9f86d081884c7d659a2feaa0c55ad015")[0].len(), 12);

@@ -191,11 +191,3 @@ pub fn embed(rng: &mut StdRng, haystack: &[u8], pieces: &[Vec<u8>]) -> Vec<u8> {
     out.extend_from_slice(&haystack[copied..]);
     out
 }
-
-pub const TMP_KINDS: [(&str, fn(&mut StdRng) -> Vec<u8>); 5] = [
-    ("html", |r| html_record(r).into_bytes()),
-    ("json", |r| json_record(r).into_bytes()),
-    ("log", |r| log_record(r).into_bytes()),
-    ("blob", |r| blob_record(r).into_bytes()),
-    ("gzip", gzip_record),
-];

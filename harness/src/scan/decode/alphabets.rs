@@ -2,20 +2,22 @@
 //! characters or more, a line break, optional indentation), as MIME and PEM wrap them.
 //!
 //! Where a run really starts is unknown (a word or a path can run into it), so any of the four
-//! alignments may be the run's — unless it ends in padding (`=`, `==`), which pins it: the
-//! encoded characters plus padding come in fours whatever was glued in front. (An unpadded run
-//! may be cut short, so its length says nothing.) Where it ends is known, so the last few
-//! groups are decoded at each alignment first: those whose tail is text (the run's, and now and
-//! then a wrong one that happens to look like it) are decoded. When none is, the payload is
-//! binary, worth decoding (at every alignment) only if it is long enough to hold a whole
-//! canary: fragments and nested encodings live in text. Hex runs are treated the same way at
-//! their two alignments.
+//! alignments may be the run's. Where it ends is known, so the last few groups are decoded at
+//! each alignment first: those whose tail is text (the run's, and now and then a wrong one that
+//! happens to look like it) are decoded. When none is, the payload is binary, worth decoding
+//! only if it is long enough to hold a whole canary (fragments and nested encodings live in
+//! text), and then at the alignment its padding (`=`, `==`) pins — the encoded characters plus
+//! padding come in fours whatever was glued in front — or, unpadded (perhaps cut short), at all
+//! four. Hex runs are treated the same way at their two alignments, a binary one decoded only
+//! where its digits show a stretch of ASCII (or a compressed stream) could be in it.
 
 use super::{is_text, pieces, Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
 
 const BASE64: u8 = 1;
 const HEX: u8 = 2;
 const FOLD: u8 = 4;
+/// A letter past `f`: only base64, of the two alphabets, has it.
+const BEYOND_HEX: u8 = 8;
 const INVALID: u8 = 0xFF;
 
 const MIN_BASE64_RUN: usize = 16;
@@ -33,6 +35,8 @@ const CLASSES: [u8; 256] = {
         }
         if b.is_ascii_hexdigit() {
             class |= HEX;
+        } else if b.is_ascii_alphabetic() {
+            class |= BEYOND_HEX;
         }
         if matches!(b, b'\r' | b'\n' | b' ' | b'\t') {
             class |= FOLD;
@@ -145,15 +149,15 @@ impl Runs<'_> {
             while run_start > done && class(buffer[run_start - 1]) & BASE64 != 0 {
                 run_start -= 1;
             }
-            let (run_end, folds) = self.walk(run_start, on_decoded);
+            let (run_end, folds, beyond_hex) = self.walk(run_start, on_decoded);
             if run_end - run_start < MIN_BASE64_RUN {
                 probe += MIN_BASE64_RUN;
                 continue;
             }
             // Base64 of text has a letter in every group (an ASCII byte's top six bits are 8 to
-            // 31, all letters), so runs of digits and punctuation (IDs, paths) are not base64 of it.
-            let has_letter = buffer[run_start..run_end].iter().any(u8::is_ascii_alphabetic);
-            if has_letter && self.fresh.touches(run_start, run_end) {
+            // 31, all letters), and base64 at large uses 64 symbols, 22 of them hex digits: a run
+            // with no letter beyond `f` is an ID, a path or a digest, not base64.
+            if beyond_hex && self.fresh.touches(run_start, run_end) {
                 self.decode_base64_run(run_start, run_end, folds, on_decoded);
             }
             done = run_end;
@@ -163,13 +167,14 @@ impl Runs<'_> {
     }
 
     /// Walks a base64 run from its start across folds, decoding the hex runs inside it; returns
-    /// where it ends and how many fold bytes it holds.
-    fn walk(&self, start: usize, on_decoded: &mut dyn FnMut(Decoded)) -> (usize, usize) {
+    /// where it ends, how many fold bytes it holds and whether it has a letter beyond `f`.
+    fn walk(&self, start: usize, on_decoded: &mut dyn FnMut(Decoded)) -> (usize, usize, bool) {
         let buffer = self.buffer;
         let length = buffer.len();
         let mut at = start;
         let mut hex_start = at;
         let mut folds = 0;
+        let mut seen = 0;
         loop {
             let line_start = at;
             // Eight bytes at a time while they are all base64; hex runs break where a byte is not hex.
@@ -178,6 +183,7 @@ impl Runs<'_> {
                 if !classes & LOW_BITS * u64::from(BASE64) != 0 {
                     break;
                 }
+                seen |= classes;
                 let not_hex = !classes & LOW_BITS * u64::from(HEX);
                 if not_hex != 0 {
                     let first = at + not_hex.trailing_zeros() as usize / 8;
@@ -193,6 +199,7 @@ impl Runs<'_> {
                 if class & BASE64 == 0 {
                     break;
                 }
+                seen |= u64::from(class);
                 if class & HEX == 0 {
                     if at - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, at) {
                         self.decode_hex_run(hex_start, at, on_decoded);
@@ -211,7 +218,7 @@ impl Runs<'_> {
                 hex_start = at;
                 continue;
             }
-            return (at, folds);
+            return (at, folds, seen & LOW_BITS * u64::from(BEYOND_HEX) != 0);
         }
     }
 
@@ -224,11 +231,14 @@ impl Runs<'_> {
             let piece_folds = if (start, end) == (run_start, run_end) { folds } else { fold_bytes(&buffer[start..end]) };
             let characters = end - start - piece_folds;
             let mut text = [false; 4];
-            for alignment in (0..4).filter(|&a| possible_alignment(characters, a, padded)) {
+            for alignment in (0..4).filter(|&a| a < characters) {
                 text[alignment] = base64_tail_is_text(&buffer[start..end], characters - alignment);
             }
+            // Text decides; padding only pins where a binary payload starts (a stray `=` after a
+            // run glued to a word would mislead it, and text is the common case).
             let binary_worth_it = !text.contains(&true) && characters * 3 / 4 >= self.shortest;
-            for alignment in (0..4).filter(|&a| possible_alignment(characters, a, padded) && (text[a] || binary_worth_it)) {
+            let binary_at = |a: usize| binary_worth_it && possible_alignment(characters, a, padded);
+            for alignment in (0..4).filter(|&a| text[a] || binary_at(a)) {
                 on_decoded(decode_base64(buffer, start + alignment, end));
             }
         }
@@ -238,8 +248,10 @@ impl Runs<'_> {
         for (piece_start, piece_end) in pieces(start, end, MAX_DECODED * 2) {
             let digits_at = |alignment: usize| &self.buffer[piece_start + alignment..piece_end];
             let text = [hex_tail_is_text(digits_at(0)), hex_tail_is_text(digits_at(1))];
-            let binary_worth_it = !text.contains(&true) && (piece_end - piece_start) / 2 >= self.shortest;
-            for alignment in (0..2).filter(|&a| text[a] || binary_worth_it) {
+            let binary = !text.contains(&true);
+            let compressed = |digits: &[u8]| digits.len() >= 4 && super::is_compressed_stream(&decode_hex(&digits[..4]));
+            let worth_it = |a: usize| text[a] || (binary && (has_ascii_stretch(digits_at(a), self.shortest) || compressed(digits_at(a))));
+            for alignment in (0..2).filter(|&a| worth_it(a)) {
                 let map = OffsetMap::new(piece_start + alignment, (2, 1));
                 on_decoded(Decoded::new(decode_hex(digits_at(alignment)), Step::Hex, map));
             }
@@ -254,17 +266,26 @@ fn hex_tail_is_text(digits: &[u8]) -> bool {
     let pairs = digits[whole.saturating_sub(16)..whole].chunks_exact(2);
     let count = pairs.len();
     for (byte, pair) in bytes.iter_mut().zip(pairs) {
-        *byte = nibble(pair[0]) << 4 | nibble(pair[1]);
+        *byte = hex_byte(pair);
     }
     is_text(&bytes[..count])
 }
 
-fn decode_hex(digits: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(digits.len() / 2);
+/// Whether `digits` decode to at least `wanted` consecutive bytes of printable ASCII (a raw
+/// canary inside binary data), judged on the digits: each such byte's high digit is 2 to 7.
+fn has_ascii_stretch(digits: &[u8], wanted: usize) -> bool {
+    let mut stretch = 0;
     for pair in digits.chunks_exact(2) {
-        bytes.push(nibble(pair[0]) << 4 | nibble(pair[1]));
+        stretch = if (b'2'..=b'7').contains(&pair[0]) { stretch + 1 } else { 0 };
+        if stretch >= wanted {
+            return true;
+        }
     }
-    bytes
+    false
+}
+
+fn decode_hex(digits: &[u8]) -> Vec<u8> {
+    digits.chunks_exact(2).map(hex_byte).collect()
 }
 
 /// Whether the last (up to 6) whole groups of the `encoded` characters ending `run` decode to
@@ -273,11 +294,18 @@ fn base64_tail_is_text(run: &[u8], encoded: usize) -> bool {
     const GROUPS: usize = 6;
     let wanted = (encoded / 4).min(GROUPS) * 4;
     let mut sextets = [0u8; GROUPS * 4];
-    let mut taken = 0;
-    let sextets_backwards = run.iter().rev().map(|&b| SEXTETS[usize::from(b)]).filter(|&s| s != INVALID).skip(encoded % 4);
-    for value in sextets_backwards.take(wanted) {
-        sextets[wanted - 1 - taken] = value;
-        taken += 1;
+    let tail_len = wanted + encoded % 4;
+    let tail = &run[run.len().saturating_sub(tail_len)..];
+    if tail.len() == tail_len && tail.iter().all(|&b| SEXTETS[usize::from(b)] != INVALID) {
+        for (sextet, &byte) in sextets.iter_mut().zip(&tail[..wanted]) {
+            *sextet = SEXTETS[usize::from(byte)];
+        }
+    } else {
+        // A fold near the end: read backwards, skipping it.
+        let backwards = run.iter().rev().map(|&b| SEXTETS[usize::from(b)]).filter(|&s| s != INVALID).skip(encoded % 4);
+        for (taken, value) in backwards.take(wanted).enumerate() {
+            sextets[wanted - 1 - taken] = value;
+        }
     }
     let mut bytes = [0u8; GROUPS * 3];
     for (group, out) in sextets[..wanted].chunks_exact(4).zip(bytes.chunks_exact_mut(3)) {
@@ -358,12 +386,25 @@ fn decode_base64(buffer: &[u8], start: usize, end: usize) -> Decoded {
     Decoded::new(bytes, Step::Base64 { folded }, map)
 }
 
-fn nibble(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        _ => digit - b'A' + 10,
+/// Hex digit values (either case); other bytes never reach it.
+const NIBBLES: [u8; 256] = {
+    let mut values = [0u8; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        values[b'0' as usize + digit] = digit as u8;
+        digit += 1;
     }
+    let mut letter = 0;
+    while letter < 6 {
+        values[b'a' as usize + letter] = 10 + letter as u8;
+        values[b'A' as usize + letter] = 10 + letter as u8;
+        letter += 1;
+    }
+    values
+};
+
+fn hex_byte(pair: &[u8]) -> u8 {
+    NIBBLES[usize::from(pair[0])] << 4 | NIBBLES[usize::from(pair[1])]
 }
 
 #[cfg(test)]
@@ -398,12 +439,14 @@ mod tests {
 
     #[test]
     fn below_escapes_only_runs_touching_an_escape_are_decoded() {
-        let text = b"AAAAAAAAAAAAAAAAAAAAAAAA untouched ZZZZZZZZZZZZZZZZZZZZ+ZZZZ tail";
-        let plus = text.iter().position(|&b| b == b'+').unwrap();
-        let changed = [(plus, plus + 1)];
+        let engine = base64::engine::general_purpose::STANDARD;
+        let (first, second) = (engine.encode("plain text number one!"), engine.encode("plain text number two!"));
+        let text = format!("{first} untouched {second} tail");
+        let escape_output = text.find(&second).unwrap() + 5;
+        let changed = [(escape_output, escape_output + 1)];
         let mut starts = Vec::new();
-        decode_runs(text, &CONTEXT, Fresh(Some(&changed)), &mut |d: Decoded| starts.push(d.map.to_source(0)));
-        assert!(!starts.is_empty() && starts.iter().all(|&at| at >= 34), "{starts:?}");
+        decode_runs(text.as_bytes(), &CONTEXT, Fresh(Some(&changed)), &mut |d: Decoded| starts.push(d.map.to_source(0)));
+        assert_eq!(starts, [text.find(&second).unwrap()]);
         assert_eq!(run_start_before(b"xx QUJD\r\n  QUJD", 15, 0), 3);
     }
 
@@ -413,15 +456,32 @@ mod tests {
         let mut alignments = Vec::new();
         decode_runs(format!("xy{encoded}").as_bytes(), &CONTEXT, Fresh(None), &mut |d: Decoded| alignments.push(d.map.to_source(0)));
         assert_eq!(alignments, [2]);
-        // Binary payloads: every alignment when long enough to hold a canary, none when not.
-        let binary = base64::engine::general_purpose::STANDARD_NO_PAD.encode([0x80u8, 0xff, 0x01, 0x9a, 0xc3, 0x28, 0x17, 0xe4, 0x90, 0x7f, 0xfe, 0x02].repeat(2));
+    }
+
+    #[test]
+    fn digests_and_ids_are_not_decoded_but_hex_text_and_ascii_islands_are() {
         let mut count = 0;
-        decode_runs(binary.as_bytes(), &CONTEXT, Fresh(None), &mut |_: Decoded| count += 1);
-        assert_eq!(count, 4);
-        let long = RunContext { shortest: 100, ..CONTEXT };
-        count = 0;
-        decode_runs(binary.as_bytes(), &long, Fresh(None), &mut |_: Decoded| count += 1);
+        let sha256 = b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        decode_runs(sha256, &CONTEXT, Fresh(None), &mut |_: Decoded| count += 1);
         assert_eq!(count, 0);
+        let island = format!("00ff{}9a", hex::encode("a canary-ish ASCII island"));
+        let mut found = Vec::new();
+        decode_runs(island.as_bytes(), &CONTEXT, Fresh(None), &mut |d: Decoded| found.push((d.step, d.bytes)));
+        assert!(found.iter().any(|(step, bytes)| *step == Step::Hex && bytes.windows(6).any(|w| w == b"island")));
+    }
+
+    #[test]
+    fn binary_payloads_are_decoded_when_they_could_hold_a_canary() {
+        let context = RunContext { shortest: 30, ..CONTEXT };
+        let random: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
+        let with_island = [&random[..100], "an ASCII island, with é, in binary data".as_bytes(), &random[100..]].concat();
+        let mut found = Vec::new();
+        decode_runs(format!("ab{}", engine.encode(&with_island)).as_bytes(), &context, Fresh(None), &mut |d: Decoded| found.push(d.bytes));
+        assert!(found.iter().any(|bytes| bytes.windows(6).any(|w| w == b"island")));
+        let mut count = 0;
+        decode_runs(engine.encode(&random[..20]).as_bytes(), &context, Fresh(None), &mut |_: Decoded| count += 1);
+        assert_eq!(count, 0, "too short to hold a canary");
     }
 
     #[test]

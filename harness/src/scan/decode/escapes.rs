@@ -6,7 +6,10 @@
 //! Escapes are read greedily, so a trigger just before an encoded canary can swallow its first
 //! characters (`%` then `0aB…` reads as `%0a`); the variant pass still matches such text.
 
-use memchr::memchr3_iter;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use memchr::{memchr, memchr3_iter};
 
 use super::{Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
 
@@ -119,6 +122,12 @@ fn parse_backslash(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize>
     }
 }
 
+/// The WHATWG named entities, as html-escape ships them, by name.
+fn named_entities() -> &'static HashMap<&'static [u8], &'static str> {
+    static BY_NAME: OnceLock<HashMap<&'static [u8], &'static str>> = OnceLock::new();
+    BY_NAME.get_or_init(|| html_escape::NAMED_ENTITIES.iter().copied().collect())
+}
+
 /// Where the `;` ending an entity-shaped `&name;`, `&#123;` or `&#x7b;` at `at` is.
 fn entity_body_end(buffer: &[u8], at: usize) -> Option<usize> {
     let body_start = at + 1;
@@ -135,10 +144,8 @@ fn parse_entity(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
             std::str::from_utf8(digits).ok()?.parse().ok()?
         }
         [b'#', ..] => return None,
-        // The WHATWG list, as html-escape ships it, sorted by name.
         name => {
-            let index = html_escape::NAMED_ENTITIES.binary_search_by(|&(known, _)| known.cmp(name)).ok()?;
-            out.extend_from_slice(html_escape::NAMED_ENTITIES[index].1.as_bytes());
+            out.extend_from_slice(named_entities().get(name)?.as_bytes());
             return Some(semicolon + 1 - at);
         }
     };
@@ -149,6 +156,7 @@ fn parse_entity(buffer: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
 struct Cluster {
     first: usize,
     last_end: usize,
+    escapes: usize,
 }
 
 pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
@@ -163,7 +171,7 @@ pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<
         }
         let readings = if kind == Kind::Percent && context.plus_as_space { &[false, true][..] } else { &[false] };
         for &plus_as_space in readings {
-            let decoded = decode_span(buffer, start, end, kind, plus_as_space);
+            let decoded = decode_span(buffer, start, end, kind, plus_as_space, cluster.escapes);
             // Entity-shaped text such as `&nope;` clusters but decodes to nothing new.
             if decoded.changed.as_ref().is_some_and(|changed| !changed.is_empty()) {
                 on_decoded(decoded);
@@ -182,9 +190,10 @@ pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<
         match &mut open[slot] {
             Some(cluster) if at - cluster.last_end <= 2 * context.reach && end - cluster.first <= MAX_DECODED => {
                 cluster.last_end = end;
+                cluster.escapes += 1;
             }
             slot_cluster => {
-                if let Some(previous) = slot_cluster.replace(Cluster { first: at, last_end: end }) {
+                if let Some(previous) = slot_cluster.replace(Cluster { first: at, last_end: end, escapes: 1 }) {
                     close(previous, kind, on_decoded);
                 }
             }
@@ -197,26 +206,38 @@ pub(super) fn decode_clusters(buffer: &[u8], context: &RunContext, fresh: Fresh<
     }
 }
 
-fn decode_span(buffer: &[u8], start: usize, end: usize, kind: Kind, plus_as_space: bool) -> Decoded {
+/// Decodes `start..end` (holding about `escapes` escapes) with `kind`'s escapes.
+fn decode_span(buffer: &[u8], start: usize, end: usize, kind: Kind, plus_as_space: bool, escapes: usize) -> Decoded {
     let mut bytes = Vec::with_capacity(end - start);
-    let mut map = OffsetMap::new(start, (1, 1));
-    let mut changed = Vec::new();
+    let mut map = OffsetMap::with_checkpoints(start, (1, 1), 2 * escapes);
+    let mut changed = Vec::with_capacity(escapes);
     let trigger = kind.trigger();
     let mut at = start;
     while at < end {
-        let byte = buffer[at];
-        if byte == trigger {
-            let before = bytes.len();
-            if let Some(length) = kind.parse(&buffer[..end], at, &mut bytes) {
+        // Literal text up to the next trigger, copied as is (a form's `+` read as a space).
+        let next = memchr(trigger, &buffer[at..end]).map_or(end, |offset| at + offset);
+        let literal = bytes.len();
+        bytes.extend_from_slice(&buffer[at..next]);
+        if plus_as_space {
+            bytes[literal..].iter_mut().filter(|b| **b == b'+').for_each(|b| *b = b' ');
+        }
+        at = next;
+        if at == end {
+            break;
+        }
+        let before = bytes.len();
+        match kind.parse(&buffer[..end], at, &mut bytes) {
+            Some(length) => {
                 map.mark(before, at);
                 at += length;
                 map.mark(bytes.len(), at);
                 changed.push((before, bytes.len()));
-                continue;
+            }
+            None => {
+                bytes.push(trigger);
+                at += 1;
             }
         }
-        bytes.push(if plus_as_space && byte == b'+' { b' ' } else { byte });
-        at += 1;
     }
     Decoded { bytes, step: kind.step(), map, changed: Some(changed) }
 }

@@ -76,7 +76,11 @@ struct OffsetMap {
 
 impl OffsetMap {
     fn new(source_start: usize, ratio: (usize, usize)) -> OffsetMap {
-        OffsetMap { origin: source_start, checkpoints: Vec::new(), ratio, opaque_len: 0 }
+        OffsetMap::with_checkpoints(source_start, ratio, 0)
+    }
+
+    fn with_checkpoints(source_start: usize, ratio: (usize, usize), expected: usize) -> OffsetMap {
+        OffsetMap { origin: source_start, checkpoints: Vec::with_capacity(expected), ratio, opaque_len: 0 }
     }
 
     fn opaque(source_start: usize, source_len: usize) -> OffsetMap {
@@ -274,10 +278,8 @@ impl DecodingPass {
 }
 
 fn for_each_decoded(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
-    // Too short for a canary and not text (so no fragment either): nothing to find in it.
     let mut keep = |decoded: Decoded| {
-        let worth_it = decoded.bytes.len() >= context.shortest || looks_like_text(&decoded.bytes);
-        if decoded.bytes.len() >= MIN_DECODED && worth_it {
+        if decoded.bytes.len() >= MIN_DECODED {
             on_decoded(decoded);
         }
     };
