@@ -5,7 +5,12 @@
 //! corpus, and checks that a streamed scan of the corpus file stays within bounded memory.
 //!
 //! Targets: variant pass ≥ 1 GiB/s and within 1.5× of ripgrep; fragment check ≥ 300 MiB/s;
-//! decoding pass ≥ 200 MiB/s. `SCANNER_BENCH_MIB` sets the corpus size.
+//! decoding pass ≥ 200 MiB/s. `SCANNER_BENCH_MIB` sets the corpus size. Figures are printed
+//! by wall time and by CPU time (this thread's, rg's), since the cores may be shared.
+//!
+//! The workspace's release profile optimises for size (`opt-level = "z"`, for the Worker's
+//! wasm); benchmark at full optimisation:
+//! `CARGO_PROFILE_BENCH_OPT_LEVEL=3 CARGO_PROFILE_BENCH_LTO=false cargo bench -p agency-harness --bench scanner`.
 
 #[path = "../tests/scan_support/mod.rs"]
 mod scan_support;

@@ -201,6 +201,9 @@ async fn run_suite(kind: Target, scenarios: &[(PathBuf, Scenario)], repo_root: &
             }
             Ok(outcome) => {
                 failed += 1;
+                if outcome.elapsed > slowest.1 {
+                    slowest = (outcome.name.clone(), outcome.elapsed);
+                }
                 println!("FAIL {} ({:.2}s)", outcome.name, outcome.elapsed.as_secs_f64());
                 for failure in &outcome.failures {
                     println!("    {failure}");
@@ -216,12 +219,13 @@ async fn run_suite(kind: Target, scenarios: &[(PathBuf, Scenario)], repo_root: &
         eprintln!("{summary}");
     }
     drop(target);
-    eprintln!(
-        "suite: {:.2}s wall; slowest scenario {} ({:.2}s)",
-        started.elapsed().as_secs_f64(),
-        slowest.0,
-        slowest.1.as_secs_f64()
-    );
+    // On stdout, before the summary, so the summary stays the last line whatever the piping.
+    let slowest = if slowest.0.is_empty() {
+        String::new()
+    } else {
+        format!("; slowest scenario {} ({:.2}s)", slowest.0, slowest.1.as_secs_f64())
+    };
+    println!("suite: {:.2}s wall{slowest}", started.elapsed().as_secs_f64());
     println!("{passed} passed, {failed} failed");
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -22,5 +22,5 @@ pub fn check(repo_root: &Path, scenario: &str, kind: &str, value: &str) -> Resul
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = settings.bind(|| catch_unwind(AssertUnwindSafe(|| insta::assert_snapshot!(snapshot_name, value))));
     std::panic::set_hook(previous_hook);
-    outcome.map_err(|_| format!("snapshot {name} differs (review with `cargo insta review`, or rerun with --update-snapshots)"))
+    outcome.map_err(|_| format!("snapshot {name} is new or differs (review with `cargo insta review`, or rerun with --update-snapshots)"))
 }

@@ -1,7 +1,6 @@
 //! Realistic noise and realistic canaries for the scanner's no-false-alarm test and its
 //! benchmark (included by both with `#[path]`). Everything is generated from a seed; nothing is
 //! committed.
-#![allow(dead_code)] // each includer uses its own subset
 
 use std::io::Write;
 

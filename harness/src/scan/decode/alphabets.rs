@@ -180,11 +180,11 @@ impl Runs<'_> {
             // Eight bytes at a time while they are all base64; hex runs break where a byte is not hex.
             while at + 8 <= length {
                 let classes = classes8(&buffer[at..]);
-                if !classes & LOW_BITS * u64::from(BASE64) != 0 {
+                if !classes & (LOW_BITS * u64::from(BASE64)) != 0 {
                     break;
                 }
                 seen |= classes;
-                let not_hex = !classes & LOW_BITS * u64::from(HEX);
+                let not_hex = !classes & (LOW_BITS * u64::from(HEX));
                 if not_hex != 0 {
                     let first = at + not_hex.trailing_zeros() as usize / 8;
                     if first - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, first) {
@@ -218,7 +218,7 @@ impl Runs<'_> {
                 hex_start = at;
                 continue;
             }
-            return (at, folds, seen & LOW_BITS * u64::from(BEYOND_HEX) != 0);
+            return (at, folds, seen & (LOW_BITS * u64::from(BEYOND_HEX)) != 0);
         }
     }
 
