@@ -112,7 +112,15 @@ impl WorkerdTarget {
             inspector_port: process::free_port()?,
             output: Output::new(echo),
             wrangler: None,
-            http: reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().context("an HTTP client")?,
+            // No idle pooling: a config reload closes wrangler's listener side, and a pooled
+            // keep-alive connection would then fail mid-request ("connection closed before
+            // message completed") — retrying instead could deliver a webhook twice.
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(60))
+                .build()
+                .context("an HTTP client")?,
             generation: 0,
             slice_start: 0,
             current: None,
