@@ -242,49 +242,81 @@ pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
 #[derive(Clone)]
 struct Route {
     method: &'static str,
-    template: String,
+    segments: Vec<Segment>,
+}
+
+/// One `/`-separated piece of a path template, parsed once at mount time:
+/// matching a request allocates nothing until it has matched.
+#[derive(Clone)]
+enum Segment {
+    Literal(String),
+    /// `{name}` followed by a literal `suffix` (often empty): `{id}:runReport`.
+    Param {
+        name: String,
+        suffix: String,
+    },
 }
 
 impl Route {
     fn new(base_path: &str, endpoint: &Endpoint) -> Self {
+        let segments = format!("{base_path}{}", endpoint.path)
+            .split('/')
+            .map(|pattern| {
+                match pattern
+                    .strip_prefix('{')
+                    .and_then(|rest| rest.split_once('}'))
+                {
+                    Some((name, suffix)) => Segment::Param {
+                        name: name.to_owned(),
+                        suffix: suffix.to_owned(),
+                    },
+                    None => Segment::Literal(pattern.to_owned()),
+                }
+            })
+            .collect();
         Route {
             method: endpoint.method,
-            template: format!("{base_path}{}", endpoint.path),
+            segments,
         }
     }
 
-    fn params(&self, request: &Request) -> Option<PathParams> {
+    /// The parameters' values, borrowed from the path, if `request` matches.
+    fn captures<'a>(&'a self, request: &'a Request) -> Option<Vec<(&'a str, &'a str)>> {
         if request.method.as_str() != self.method {
             return None;
         }
-        let template: Vec<&str> = self.template.split('/').collect();
-        let path: Vec<&str> = request.url.path().split('/').collect();
-        if template.len() != path.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (pattern, segment) in template.iter().zip(&path) {
-            match pattern
-                .strip_prefix('{')
-                .and_then(|rest| rest.split_once('}'))
-            {
-                Some((name, suffix)) => {
-                    let value = segment
-                        .strip_suffix(suffix)
+        let mut path = request.url.path().split('/');
+        let mut captures = Vec::new();
+        for segment in &self.segments {
+            let actual = path.next()?;
+            match segment {
+                Segment::Literal(literal) if literal == actual => {}
+                Segment::Literal(_) => return None,
+                Segment::Param { name, suffix } => {
+                    let value = actual
+                        .strip_suffix(suffix.as_str())
                         .filter(|value| !value.is_empty())?;
-                    params.push((name.to_owned(), value.to_owned()));
+                    captures.push((name.as_str(), value));
                 }
-                None if pattern == segment => {}
-                None => return None,
             }
         }
-        Some(PathParams(params))
+        path.next().is_none().then_some(captures)
+    }
+
+    fn params(&self, request: &Request) -> Option<PathParams> {
+        let captures = self.captures(request)?;
+        Some(PathParams(
+            captures
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        ))
     }
 }
 
 impl Match for Route {
     fn matches(&self, request: &Request) -> bool {
-        self.params(request).is_some()
+        self.captures(request).is_some()
     }
 }
 
@@ -523,7 +555,10 @@ struct Answer {
 impl Answer {
     fn reply(reply: Reply) -> Self {
         let (body, content_type) = match reply.body {
-            ReplyBody::Json(body) => (body.to_string().into_bytes(), "application/json"),
+            ReplyBody::Json(body) => (
+                serde_json::to_vec(&body).expect("a JSON value always serializes"),
+                "application/json",
+            ),
             ReplyBody::Raw {
                 content_type,
                 bytes,

@@ -43,19 +43,8 @@ pub async fn run(path: &Path, scenario: &Scenario, target: &mut dyn Target, repo
     let canaries = CanaryRegistry::default();
     let seeded = canaries.seed_all();
 
-    let mut fakes_config = FakesConfig::new(seeded.iter().map(|(b, v)| (b.name().to_owned(), v.clone())).collect())
-        .agent(AGENT_GID, AGENT_NAME);
-    for task in &scenario.tasks {
-        fakes_config = fakes_config.task(task.clone());
-    }
-    for (property, fixture) in &scenario.ga4_properties {
-        fakes_config = fakes_config.ga4_property(property, fixture.clone());
-    }
-    for fault in &scenario.faults {
-        fakes_config = fakes_config.fault(fault.clone());
-    }
     let registry = canaries.clone();
-    fakes_config = fakes_config.on_mint(move |label, value| registry.register(label, value));
+    let fakes_config = fakes_config(scenario, &seeded).on_mint(move |label, value| registry.register(label, value));
     let fakes = Fakes::start(fakes_config).await.context("starting the fakes")?;
 
     target.start(&name, &fakes, &seeded).await.context("starting the Worker")?;
@@ -81,6 +70,23 @@ pub async fn run(path: &Path, scenario: &Scenario, target: &mut dyn Target, repo
     let note = mutant_absent.then(|| "a mutant: its skill is absent from this build, as checked".to_owned());
     let trace = crate::parity::normalized_trace(&collected.database)?;
     Ok(Outcome { name, elapsed: started.elapsed(), failures, findings, trace, note })
+}
+
+/// The fakes' world for `scenario`: the seeded canaries as the credentials they accept, the agent,
+/// and the scenario's tasks, GA4 properties and faults.
+pub fn fakes_config(scenario: &Scenario, seeded: &[(Binding, String)]) -> FakesConfig {
+    let mut config = FakesConfig::new(seeded.iter().map(|(b, v)| (b.name().to_owned(), v.clone())).collect())
+        .agent(AGENT_GID, AGENT_NAME);
+    for task in &scenario.tasks {
+        config = config.task(task.clone());
+    }
+    for (property, fixture) in &scenario.ga4_properties {
+        config = config.ga4_property(property, fixture.clone());
+    }
+    for fault in &scenario.faults {
+        config = config.fault(fault.clone());
+    }
+    config
 }
 
 fn webhook_request(asana: &AsanaFake, delivery: &Delivery) -> WebhookRequest {

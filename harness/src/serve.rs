@@ -70,7 +70,8 @@ pub const ROWS: [(&str, &[Binding]); 17] = {
 pub const SAMPLE_TASK_GID: &str = "1200000000001001";
 pub const SAMPLE_GA4_PROPERTY: &str = "345678901";
 
-fn base_url<'a>(urls: &'a BaseUrls, key: &str) -> &'a str {
+/// The base URL of the fake in row `key` of [`ROWS`].
+pub fn base_url<'a>(urls: &'a BaseUrls, key: &str) -> &'a str {
     match key {
         "asana" => &urls.asana,
         "box_auth" => &urls.box_auth,

@@ -8,44 +8,19 @@
 //! only if it is long enough to hold a whole canary (fragments and nested encodings live in
 //! text), and then at the alignment its padding (`=`, `==`) pins — the encoded characters plus
 //! padding come in fours whatever was glued in front — or, unpadded (perhaps cut short), at all
-//! four. Hex runs are treated the same way at their two alignments, a binary one decoded only
-//! where its digits show a stretch of ASCII (or a compressed stream) could be in it.
+//! four; and at each only if its characters show a stretch of printable ASCII as long as every
+//! canary has (a raw canary inside binary data), or a compressed stream starting. Hex runs are
+//! treated the same way at their two alignments.
+//!
+//! Runs are found 64 bytes at a time, by bitmasks of which bytes are in an alphabet.
 
 use super::{is_text, pieces, Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
 
-const BASE64: u8 = 1;
-const HEX: u8 = 2;
-const FOLD: u8 = 4;
-/// A letter past `f`: only base64, of the two alphabets, has it.
-const BEYOND_HEX: u8 = 8;
 const INVALID: u8 = 0xFF;
 
 const MIN_BASE64_RUN: usize = 16;
 const MIN_HEX_RUN: usize = 16;
 const MIN_FOLDED_LINE: usize = 64;
-
-const CLASSES: [u8; 256] = {
-    let mut classes = [0u8; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        let mut class = 0;
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
-            class |= BASE64;
-        }
-        if b.is_ascii_hexdigit() {
-            class |= HEX;
-        } else if b.is_ascii_alphabetic() {
-            class |= BEYOND_HEX;
-        }
-        if matches!(b, b'\r' | b'\n' | b' ' | b'\t') {
-            class |= FOLD;
-        }
-        classes[byte] = class;
-        byte += 1;
-    }
-    classes
-};
 
 /// Sextet values of both alphabets at once (`+`/`-` are 62, `/`/`_` are 63).
 const SEXTETS: [u8; 256] = {
@@ -68,19 +43,84 @@ const SEXTETS: [u8; 256] = {
     values
 };
 
-fn class(byte: u8) -> u8 {
-    CLASSES[usize::from(byte)]
+fn is_base64(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_')
 }
 
-/// The classes of 8 bytes at once, one per byte of the result.
-fn classes8(bytes: &[u8]) -> u64 {
-    bytes[..8].iter().rev().fold(0, |classes, &byte| classes << 8 | u64::from(class(byte)))
+fn is_hex(b: u8) -> bool {
+    ((b | 0x20).wrapping_sub(b'a') < 6) | (b.wrapping_sub(b'0') < 10)
 }
 
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+/// A letter past `f`: only base64, of the two alphabets, has it.
+fn is_beyond_hex(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'g') < 20
+}
+
+fn is_fold(b: u8) -> bool {
+    matches!(b, b'\r' | b'\n' | b' ' | b'\t')
+}
+
+/// Bit `i` set when `is(block[i])`, for the first 64 bytes of `block`. Flags first, as
+/// comparisons the compiler does many at a time, then packed eight by eight.
+#[inline(never)]
+fn mask64(block: &[u8], is: impl Fn(u8) -> bool) -> u64 {
+    let mut flags = [0u8; 64];
+    for (flag, &b) in flags.iter_mut().zip(&block[..64]) {
+        *flag = u8::from(is(b));
+    }
+    flags.chunks_exact(8).enumerate().fold(0, |mask, (i, eight)| {
+        let ones = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+        // Moves byte i's 0 or 1 to bit 56 + i (no two products share a bit, so nothing carries).
+        mask | (ones.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i)
+    })
+}
+
+/// [`mask64`] of the 64 bytes at `at`, bytes past the buffer's end counted out.
+#[inline(always)]
+fn mask_at(buffer: &[u8], at: usize, is: impl Fn(u8) -> bool) -> u64 {
+    let left = buffer.len() - at;
+    if left >= 64 {
+        return mask64(&buffer[at..], is);
+    }
+    let mut block = [0u8; 64];
+    block[..left].copy_from_slice(&buffer[at..]);
+    mask64(&block, is) & ((1 << left) - 1)
+}
+
+/// A position in `from..to` inside a run of at least [`MIN_BASE64_RUN`] bytes that are `is`
+/// (the run may start before `from`'s block): text of short words is passed over 64 bytes at
+/// a time. Looks no further than the buffer's end.
+#[inline(always)]
+fn next_long_run(buffer: &[u8], from: usize, to: usize, is: impl Fn(u8) -> bool + Copy) -> Option<usize> {
+    const _: () = assert!(MIN_BASE64_RUN == 16 && MIN_HEX_RUN == 16);
+    let mut at = from;
+    // How many `is` bytes end the blocks already looked at (fewer than a run's worth).
+    let mut carried = 0;
+    // A run starting before `to` has its first 16 bytes before `to + 15`.
+    while at < buffer.len() && at < to + MIN_BASE64_RUN - 1 {
+        let mask = mask_at(buffer, at, is);
+        let leading = mask.trailing_ones() as usize;
+        if leading > 0 && carried + leading >= MIN_BASE64_RUN {
+            return Some(at);
+        }
+        // Bit i of `runs` is set when bytes i..i+16 all are.
+        let pairs = mask & mask >> 1;
+        let fours = pairs & pairs >> 2;
+        let eights = fours & fours >> 4;
+        let runs = eights & eights >> 8;
+        if runs != 0 {
+            return Some(at + runs.trailing_zeros() as usize).filter(|&inside| inside < to);
+        }
+        carried = mask.leading_ones() as usize;
+        at += 64;
+    }
+    None
+}
 
 pub(super) fn decode_runs(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>, on_decoded: &mut dyn FnMut(Decoded)) {
-    let runs = Runs { buffer, shortest: context.shortest, fresh };
+    let runs = Runs { buffer, shortest: context.shortest, printable_stretch: context.printable_stretch, fresh };
     let Some(changed) = fresh.0 else {
         runs.decode_in(0, buffer.len(), on_decoded);
         return;
@@ -100,7 +140,7 @@ pub(super) fn decode_runs(buffer: &[u8], context: &RunContext, fresh: Fresh<'_>,
 fn run_start_before(buffer: &[u8], at: usize, floor: usize) -> usize {
     let mut from = at;
     loop {
-        while from > floor && class(buffer[from - 1]) & BASE64 != 0 {
+        while from > floor && is_base64(buffer[from - 1]) {
             from -= 1;
         }
         let mut before = from;
@@ -115,10 +155,40 @@ fn run_start_before(buffer: &[u8], at: usize, floor: usize) -> usize {
         if before > floor && buffer[before - 1] == b'\r' {
             before -= 1;
         }
-        if before == floor || class(buffer[before - 1]) & BASE64 == 0 {
+        if before == floor || !is_base64(buffer[before - 1]) {
             return from;
         }
         from = before;
+    }
+}
+
+/// Walks a base64 run from its start across folds; returns where it ends, how many fold bytes
+/// it holds and whether it has a letter beyond `f`.
+fn walk(buffer: &[u8], start: usize) -> (usize, usize, bool) {
+    let length = buffer.len();
+    let mut at = start;
+    let mut folds = 0;
+    let mut beyond_hex = false;
+    loop {
+        let line_start = at;
+        loop {
+            let inside = mask_at(buffer, at, is_base64).trailing_ones() as usize;
+            if !beyond_hex {
+                let within = if inside == 64 { u64::MAX } else { (1 << inside) - 1 };
+                beyond_hex = mask_at(buffer, at, is_beyond_hex) & within != 0;
+            }
+            at += inside;
+            if inside < 64 {
+                break;
+            }
+        }
+        let after_fold = skip_fold(buffer, at);
+        if at - line_start >= MIN_FOLDED_LINE && after_fold > at && after_fold < length && is_base64(buffer[after_fold]) {
+            folds += after_fold - at;
+            at = after_fold;
+            continue;
+        }
+        return (at, folds, beyond_hex);
     }
 }
 
@@ -126,34 +196,23 @@ fn run_start_before(buffer: &[u8], at: usize, floor: usize) -> usize {
 struct Runs<'a> {
     buffer: &'a [u8],
     shortest: usize,
+    printable_stretch: usize,
     fresh: Fresh<'a>,
 }
 
 impl Runs<'_> {
     /// Decodes the runs of at least [`MIN_BASE64_RUN`] characters starting in `from..to`, each
     /// to its end; returns how far it looked.
-    ///
-    /// Rather than classifying every byte, it probes one byte in [`MIN_BASE64_RUN`]: every run
-    /// that long covers a probe. A probe in a shorter run (a word) costs that word; the next
-    /// probe comes a stride later all the same.
     fn decode_in(&self, from: usize, to: usize, on_decoded: &mut dyn FnMut(Decoded)) -> usize {
         let buffer = self.buffer;
-        let mut probe = from;
         let mut done = from;
-        while probe < to {
-            if class(buffer[probe]) & BASE64 == 0 {
-                probe += MIN_BASE64_RUN;
-                continue;
-            }
-            let mut run_start = probe;
-            while run_start > done && class(buffer[run_start - 1]) & BASE64 != 0 {
+        while let Some(inside) = next_long_run(buffer, done, to, is_base64) {
+            let mut run_start = inside;
+            while run_start > done && is_base64(buffer[run_start - 1]) {
                 run_start -= 1;
             }
-            let (run_end, folds, beyond_hex) = self.walk(run_start, on_decoded);
-            if run_end - run_start < MIN_BASE64_RUN {
-                probe += MIN_BASE64_RUN;
-                continue;
-            }
+            let (run_end, folds, beyond_hex) = walk(buffer, run_start);
+            self.decode_hex_runs(run_start, run_end, on_decoded);
             // Base64 of text has a letter in every group (an ASCII byte's top six bits are 8 to
             // 31, all letters), and base64 at large uses 64 symbols, 22 of them hex digits: a run
             // with no letter beyond `f` is an ID, a path or a digest, not base64.
@@ -161,64 +220,21 @@ impl Runs<'_> {
                 self.decode_base64_run(run_start, run_end, folds, on_decoded);
             }
             done = run_end;
-            probe = run_end + 1;
         }
         done.max(to)
     }
 
-    /// Walks a base64 run from its start across folds, decoding the hex runs inside it; returns
-    /// where it ends, how many fold bytes it holds and whether it has a letter beyond `f`.
-    fn walk(&self, start: usize, on_decoded: &mut dyn FnMut(Decoded)) -> (usize, usize, bool) {
-        let buffer = self.buffer;
-        let length = buffer.len();
-        let mut at = start;
-        let mut hex_start = at;
-        let mut folds = 0;
-        let mut seen = 0;
-        loop {
-            let line_start = at;
-            // Eight bytes at a time while they are all base64; hex runs break where a byte is not hex.
-            while at + 8 <= length {
-                let classes = classes8(&buffer[at..]);
-                if !classes & (LOW_BITS * u64::from(BASE64)) != 0 {
-                    break;
-                }
-                seen |= classes;
-                let not_hex = !classes & (LOW_BITS * u64::from(HEX));
-                if not_hex != 0 {
-                    let first = at + not_hex.trailing_zeros() as usize / 8;
-                    if first - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, first) {
-                        self.decode_hex_run(hex_start, first, on_decoded);
-                    }
-                    hex_start = at + (63 - not_hex.leading_zeros() as usize) / 8 + 1;
-                }
-                at += 8;
+    /// Decodes the hex runs of at least [`MIN_HEX_RUN`] digits inside the base64 run `start..end`.
+    fn decode_hex_runs(&self, start: usize, end: usize, on_decoded: &mut dyn FnMut(Decoded)) {
+        let digits = &self.buffer[..end];
+        let mut done = start;
+        while let Some(inside) = next_long_run(digits, done, end, is_hex) {
+            let hex_start = (done..inside).rev().take_while(|&at| is_hex(digits[at])).last().unwrap_or(inside);
+            let hex_end = (inside..end).find(|&at| !is_hex(digits[at])).unwrap_or(end);
+            if self.fresh.touches(hex_start, hex_end) {
+                self.decode_hex_run(hex_start, hex_end, on_decoded);
             }
-            while at < length {
-                let class = class(buffer[at]);
-                if class & BASE64 == 0 {
-                    break;
-                }
-                seen |= u64::from(class);
-                if class & HEX == 0 {
-                    if at - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, at) {
-                        self.decode_hex_run(hex_start, at, on_decoded);
-                    }
-                    hex_start = at + 1;
-                }
-                at += 1;
-            }
-            if at - hex_start >= MIN_HEX_RUN && self.fresh.touches(hex_start, at) {
-                self.decode_hex_run(hex_start, at, on_decoded);
-            }
-            let after_fold = skip_fold(buffer, at);
-            if at - line_start >= MIN_FOLDED_LINE && after_fold > at && after_fold < length && class(buffer[after_fold]) & BASE64 != 0 {
-                folds += after_fold - at;
-                at = after_fold;
-                hex_start = at;
-                continue;
-            }
-            return (at, folds, seen & (LOW_BITS * u64::from(BEYOND_HEX)) != 0);
+            done = hex_end;
         }
     }
 
@@ -238,7 +254,24 @@ impl Runs<'_> {
             // run glued to a word would mislead it, and text is the common case).
             let binary_worth_it = !text.contains(&true) && characters * 3 / 4 >= self.shortest;
             let binary_at = |a: usize| binary_worth_it && possible_alignment(characters, a, padded);
-            for alignment in (0..4).filter(|&a| text[a] || binary_at(a)) {
+            let mut binary = [false; 4];
+            if (0..4).any(binary_at) {
+                // What could be found in binary: a raw canary, whose printable stretch it would
+                // show, or a compressed stream starting it. Random payloads have neither.
+                let piece = &buffer[start..end];
+                let unfolded: Vec<u8>;
+                let characters = if piece_folds == 0 {
+                    piece
+                } else {
+                    unfolded = piece.split(|&b| is_fold(b)).flatten().copied().collect();
+                    &unfolded
+                };
+                for alignment in (0..4).filter(|&a| binary_at(a)) {
+                    let from = &characters[alignment..];
+                    binary[alignment] = starts_compressed(from) || has_printable_stretch(from, self.printable_stretch);
+                }
+            }
+            for alignment in (0..4).filter(|&a| text[a] || binary[a]) {
                 on_decoded(decode_base64(buffer, start + alignment, end));
             }
         }
@@ -249,8 +282,8 @@ impl Runs<'_> {
             let digits_at = |alignment: usize| &self.buffer[piece_start + alignment..piece_end];
             let text = [hex_tail_is_text(digits_at(0)), hex_tail_is_text(digits_at(1))];
             let binary = !text.contains(&true);
-            let compressed = |digits: &[u8]| digits.len() >= 4 && super::is_compressed_stream(&decode_hex(&digits[..4]));
-            let worth_it = |a: usize| text[a] || (binary && (has_ascii_stretch(digits_at(a), self.shortest) || compressed(digits_at(a))));
+            let compressed = |digits: &[u8]| digits.len() >= 4 && super::is_compressed_stream(&[hex_byte(&digits[..2]), hex_byte(&digits[2..4])]);
+            let worth_it = |a: usize| text[a] || (binary && (has_ascii_stretch(digits_at(a), self.printable_stretch) || compressed(digits_at(a))));
             for alignment in (0..2).filter(|&a| worth_it(a)) {
                 let map = OffsetMap::new(piece_start + alignment, (2, 1));
                 on_decoded(Decoded::new(decode_hex(digits_at(alignment)), Step::Hex, map));
@@ -274,6 +307,9 @@ fn hex_tail_is_text(digits: &[u8]) -> bool {
 /// Whether `digits` decode to at least `wanted` consecutive bytes of printable ASCII (a raw
 /// canary inside binary data), judged on the digits: each such byte's high digit is 2 to 7.
 fn has_ascii_stretch(digits: &[u8], wanted: usize) -> bool {
+    if digits.len() / 2 < wanted {
+        return false;
+    }
     let mut stretch = 0;
     for pair in digits.chunks_exact(2) {
         stretch = if (b'2'..=b'7').contains(&pair[0]) { stretch + 1 } else { 0 };
@@ -315,8 +351,50 @@ fn base64_tail_is_text(run: &[u8], encoded: usize) -> bool {
     is_text(&bytes[..wanted / 4 * 3])
 }
 
+/// The bytes the `index`th group of four base64 characters decodes to.
+fn group_bytes(characters: &[u8], index: usize) -> [u8; 3] {
+    let group = &characters[4 * index..4 * index + 4];
+    let value = group.iter().fold(0u32, |value, &c| value << 6 | u32::from(SEXTETS[usize::from(c)] & 0x3f));
+    let [_, bytes @ ..] = value.to_be_bytes();
+    bytes
+}
+
+fn starts_compressed(characters: &[u8]) -> bool {
+    characters.len() >= 4 && super::is_compressed_stream(&group_bytes(characters, 0))
+}
+
+/// Whether base64 `characters` decode to `wanted` consecutive bytes of printable ASCII. Such a stretch
+/// holds `needed` whole groups, so probing one group in `needed` finds it; most probes in
+/// random data fail at once.
+fn has_printable_stretch(characters: &[u8], wanted: usize) -> bool {
+    let needed = wanted.saturating_sub(2) / 3;
+    if needed == 0 {
+        return true;
+    }
+    let groups = characters.len() / 4;
+    let printable = |group: usize| group_bytes(characters, group).iter().all(|&b| is_printable(b));
+    let mut probe = needed - 1;
+    while probe < groups {
+        if !printable(probe) {
+            probe += needed;
+            continue;
+        }
+        let first = (0..probe).rev().take_while(|&g| printable(g)).last().unwrap_or(probe);
+        let last = (probe + 1..groups).take_while(|&g| printable(g)).last().unwrap_or(probe);
+        if last + 1 - first >= needed {
+            return true;
+        }
+        probe = last + 1 + needed;
+    }
+    false
+}
+
+fn is_printable(byte: u8) -> bool {
+    (0x20..0x7f).contains(&byte)
+}
+
 fn fold_bytes(run: &[u8]) -> usize {
-    run.iter().filter(|&&b| class(b) & FOLD != 0).count()
+    run.iter().filter(|&&b| is_fold(b)).count()
 }
 
 /// Whether the encoded text can start `alignment` characters into a run of `characters`
@@ -369,7 +447,7 @@ fn decode_base64(buffer: &[u8], start: usize, end: usize) -> Decoded {
                 sextets[count] = value;
                 count += 1;
                 at += 1;
-            } else if class(buffer[at]) & FOLD != 0 {
+            } else if is_fold(buffer[at]) {
                 at = skip_fold(buffer, at).max(at + 1);
                 folded = true;
                 map.mark(bytes.len(), at);
@@ -412,7 +490,7 @@ mod tests {
     use super::*;
     use base64::Engine as _;
 
-    const CONTEXT: RunContext = RunContext { reach: 8, shortest: 8, plus_as_space: false };
+    const CONTEXT: RunContext = RunContext { reach: 8, shortest: 8, printable_stretch: 8, plus_as_space: false };
 
     /// Each decoding that holds `wanted`, with where `wanted` maps back to.
     fn found(buffer: &[u8], wanted: &[u8]) -> Vec<(Step, usize)> {
@@ -472,7 +550,7 @@ mod tests {
 
     #[test]
     fn binary_payloads_are_decoded_when_they_could_hold_a_canary() {
-        let context = RunContext { shortest: 30, ..CONTEXT };
+        let context = RunContext { shortest: 30, printable_stretch: 20, ..CONTEXT };
         let random: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
         let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
         let with_island = [&random[..100], "an ASCII island, with é, in binary data".as_bytes(), &random[100..]].concat();
@@ -482,6 +560,56 @@ mod tests {
         let mut count = 0;
         decode_runs(engine.encode(&random[..20]).as_bytes(), &context, Fresh(None), &mut |_: Decoded| count += 1);
         assert_eq!(count, 0, "too short to hold a canary");
+        // Long enough, but neither a printable stretch nor a compressed stream at any alignment.
+        decode_runs(format!("ab{}", engine.encode(&random)).as_bytes(), &context, Fresh(None), &mut |_: Decoded| count += 1);
+        assert_eq!(count, 0, "random binary");
+        let mut stream = vec![0x1f, 0x8b, 0x08];
+        stream.extend_from_slice(&random);
+        for glued in ["", "a", "ab", "abc"] {
+            let mut starts = Vec::new();
+            decode_runs(format!("{glued}{}", engine.encode(&stream)).as_bytes(), &context, Fresh(None), &mut |d: Decoded| starts.push(d.bytes[..3].to_vec()));
+            assert_eq!(starts, [stream[..3].to_vec()], "compressed stream after {glued:?}");
+        }
+    }
+
+    #[test]
+    fn printable_stretches_are_found_at_any_offset() {
+        let random: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 | 0x80).collect();
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes).into_bytes();
+        assert!(!has_printable_stretch(&encode(&random), 20));
+        for at in 0..40 {
+            // Judged on whole groups: 18 bytes may pass or not, by where they sit.
+            for (length, found) in [(20, true), (17, false)] {
+                let mut bytes = random.clone();
+                bytes[at..at + length].fill(b'k');
+                assert_eq!(has_printable_stretch(&encode(&bytes), 20), found, "{length} printable bytes at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn masks_agree_with_the_predicates_and_find_every_long_run() {
+        let bytes: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        for block in bytes.windows(64).step_by(7) {
+            for is in [is_base64, is_hex, is_beyond_hex] {
+                let expected = block.iter().enumerate().fold(0u64, |mask, (i, &b)| mask | u64::from(is(b)) << i);
+                assert_eq!(mask64(block, is), expected);
+            }
+        }
+        let text = format!("{} {}", "short words only ".repeat(8), "QUJDREVGR0hJSktMTU5PUFFSU1RV");
+        let run = text.find('Q').unwrap()..text.len();
+        assert!(next_long_run(text.as_bytes(), 0, text.len(), is_base64).is_some_and(|inside| run.contains(&inside)));
+        assert_eq!(next_long_run(text.as_bytes(), 0, run.start - 1, is_base64), None);
+        // Runs at every position relative to the 64-byte blocks, long enough or not.
+        for start in 0..140 {
+            for (length, found) in [(16, true), (15, false)] {
+                let mut bytes = b". ".repeat(150);
+                bytes[start..start + length].fill(b'Q');
+                let inside = next_long_run(&bytes, 0, bytes.len(), is_base64);
+                assert_eq!(inside.is_some(), found, "run of {length} at {start}");
+                assert!(inside.map_or(true, |at| (start..start + length).contains(&at)));
+            }
+        }
     }
 
     #[test]

@@ -247,7 +247,7 @@ mod tests {
     use super::*;
 
     fn decode_all(text: &str, reach: usize) -> Vec<(Step, String, usize)> {
-        let context = RunContext { reach, shortest: reach, plus_as_space: true };
+        let context = RunContext { reach, shortest: reach, printable_stretch: reach, plus_as_space: true };
         let mut out = Vec::new();
         decode_clusters(text.as_bytes(), &context, Fresh(None), &mut |d: Decoded| {
             out.push((d.step, String::from_utf8_lossy(&d.bytes).into_owned(), d.map.to_source(0)))
@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn offsets_map_through_escapes() {
         let text = "....%41%42cdef";
-        let context = RunContext { reach: 2, shortest: 2, plus_as_space: false };
+        let context = RunContext { reach: 2, shortest: 2, printable_stretch: 2, plus_as_space: false };
         let mut maps = Vec::new();
         decode_clusters(text.as_bytes(), &context, Fresh(None), &mut |d: Decoded| maps.push((d.bytes, d.map)));
         let (bytes, map) = &maps[0];

@@ -17,7 +17,7 @@ mod utf16;
 
 use super::passes::FragmentPass;
 use super::sampled::SampledMatcher;
-use super::{Canary, RawHit};
+use super::{Canary, RawHit, STREAM_OVERLAP};
 
 /// How many decodings deep a chain may go.
 pub(crate) const MAX_DEPTH: usize = 3;
@@ -25,6 +25,8 @@ pub(crate) const MAX_DEPTH: usize = 3;
 pub(crate) const MAX_DECODED: usize = 16 << 20;
 /// How much consecutive pieces of a long run overlap, so no encoded canary is cut in two.
 const PIECE_OVERLAP: usize = 64 << 10;
+/// Haystacks this long or longer are decoded in pieces, in parallel.
+const PARALLEL_PIECE: usize = 4 << 20;
 /// Decoded runs shorter than this cannot hold a fragment.
 const MIN_DECODED: usize = 6;
 
@@ -159,6 +161,10 @@ fn looks_like_text(bytes: &[u8]) -> bool {
     is_text(&bytes[bytes.len().min(6)..bytes.len().min(70)])
 }
 
+fn longest_printable_stretch(value: &[u8]) -> usize {
+    value.split(|b| !(0x20..0x7f).contains(b)).map(<[u8]>::len).max().unwrap_or(0)
+}
+
 fn is_compressed_stream(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b]) || matches!(bytes, [0x78, 0x01 | 0x5e | 0x9c | 0xda, ..])
 }
@@ -175,6 +181,9 @@ struct RunContext {
     /// The shortest canary, in bytes: a decoded buffer shorter than this holds no encoded canary
     /// (an encoding never shrinks a value, and a compressed stream has headers).
     shortest: usize,
+    /// The shortest of the canaries' longest stretches of printable ASCII: what a raw canary
+    /// inside binary data shows at least.
+    printable_stretch: usize,
     /// Whether `+` in percent-encoded runs should also be read as a space (only worth it when a
     /// canary contains a space).
     plus_as_space: bool,
@@ -194,6 +203,7 @@ impl DecodingPass {
             context: RunContext {
                 reach: values.iter().map(|v| v.len()).max().unwrap_or(0),
                 shortest: values.iter().map(|v| v.len()).min().unwrap_or(0),
+                printable_stretch: values.iter().map(|v| longest_printable_stretch(v)).min().unwrap_or(0),
                 plus_as_space: values.iter().any(|v| v.contains(&b' ')),
             },
         }
@@ -201,10 +211,48 @@ impl DecodingPass {
 
     /// Appends what decoding `haystack` reveals. Fragments are searched in decoded runs only:
     /// at the top level the fragment pass has already looked.
+    ///
+    /// A long haystack is decoded in pieces, one per core. Each piece is read with
+    /// [`STREAM_OVERLAP`] bytes of its neighbours on both sides, so a run crossing its edges is
+    /// seen whole (as a streamed scan sees it), and keeps the hits that start inside it.
     pub(crate) fn find(&self, haystack: &[u8], fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
-        if self.context.reach > 0 {
-            self.search(haystack, None, Fresh(None), &mut Vec::new(), fragments, hits);
+        if self.context.reach == 0 {
+            return;
         }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        self.find_in_pieces(haystack, (haystack.len() / PARALLEL_PIECE).clamp(1, cores), fragments, hits);
+    }
+
+    fn find_in_pieces(&self, haystack: &[u8], pieces: usize, fragments: &FragmentPass, hits: &mut Vec<RawHit>) {
+        if pieces == 1 {
+            self.search(haystack, None, Fresh(None), &mut Vec::new(), fragments, hits);
+            return;
+        }
+        let stride = haystack.len().div_ceil(pieces);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..pieces)
+                .map(|piece| {
+                    let owned = piece * stride..((piece + 1) * stride).min(haystack.len());
+                    let window = owned.start.saturating_sub(STREAM_OVERLAP)..(owned.end + STREAM_OVERLAP).min(haystack.len());
+                    scope.spawn(move || {
+                        let mut found = Vec::new();
+                        self.search(&haystack[window.clone()], None, Fresh(None), &mut Vec::new(), fragments, &mut found);
+                        found.retain_mut(|hit| {
+                            hit.start += window.start;
+                            hit.end += window.start;
+                            if hit.exact {
+                                hit.inner = (hit.start, hit.end);
+                            }
+                            owned.contains(&hit.start)
+                        });
+                        found
+                    })
+                })
+                .collect();
+            for worker in workers {
+                hits.extend(worker.join().expect("a decoding piece never panics"));
+            }
+        });
     }
 
     /// Searches `buffer`, decoded from `parent` by the last of `frames`.
@@ -347,6 +395,43 @@ mod tests {
         assert!(is_compressed_stream(&[0x1f, 0x8b, 8, 0, 0xff, 0xfe]));
         let garbage: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         assert!(!looks_like_text(&garbage) && !is_compressed_stream(&garbage));
+    }
+
+    #[test]
+    fn decoding_in_parallel_pieces_finds_what_one_piece_finds() {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let canaries = [Canary::new("AGENCY_OS_A", "Zx9Qp7LmTk4R/+=:&\"<%éWq3Ns7Yb2KdV"), Canary::new("AGENCY_OS_B", "sm-4kQ9vX2pLr7TzW8nB3cYh6Jd")];
+        let (pass, fragments) = (DecodingPass::new(&canaries), FragmentPass::new(&canaries));
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gzip.write_all(format!("{{\"token\":\"{}\"}}", canaries[1].expose_value()).as_bytes()).unwrap();
+        let leaks: Vec<Vec<u8>> = vec![
+            base64::engine::general_purpose::STANDARD.encode(format!("note {} end", canaries[0].expose_value())).into_bytes(),
+            canaries[1].expose_value().replace('-', "%2D").into_bytes(),
+            gzip.finish().unwrap(),
+        ];
+        // Leaks on and around each piece's edges, for three pieces.
+        let mut haystack = b"ordinary text, a line of it\n".repeat(3 * STREAM_OVERLAP / 10);
+        let stride = haystack.len().div_ceil(3);
+        for edge in [stride, 2 * stride] {
+            for (shift, leak) in [0usize, 150, 300].iter().flat_map(|&back| leaks.iter().enumerate().map(move |(i, leak)| (back + 50 * i, leak))) {
+                let at = edge - shift - leak.len() / 2;
+                haystack.splice(at..at + leak.len(), leak.iter().copied());
+            }
+        }
+        let spans = |pieces: usize| {
+            let mut hits = Vec::new();
+            pass.find_in_pieces(&haystack, pieces, &fragments, &mut hits);
+            let mut spans: Vec<_> = hits.into_iter().map(|hit| (hit.canary, hit.start, hit.end, hit.encoding)).collect();
+            spans.sort();
+            spans
+        };
+        let whole = spans(1);
+        for edge in [stride, 2 * stride] {
+            let near: Vec<&str> = whole.iter().filter(|hit| hit.1.abs_diff(edge) < 1000).map(|hit| hit.3.as_str()).collect();
+            assert!(["base64", "url", "gzip"].iter().all(|step| near.iter().any(|found| found.starts_with(step))), "{near:?}");
+        }
+        assert_eq!(spans(3), whole);
     }
 
     #[test]
