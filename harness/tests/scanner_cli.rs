@@ -51,13 +51,39 @@ fn bad_usage_exits_two() {
     std::fs::write(&log, "x").unwrap();
     let missing = dir.path().join("missing.json");
     assert_eq!(scan(&missing, false, &[&log]).0, ExitCode::from(2));
-    for invalid in ["not json", "[\"a\"]", "{}", "{\"A\": \"\"}", "{\"A\": true}"] {
+    // A short canary matches by chance anywhere (a number is read as its digits).
+    for invalid in ["not json", "[\"a\"]", "{}", "{\"A\": \"\"}", "{\"A\": true}", "{\"A\": \"é-short\"}", "{\"A\": 5}"] {
         let file = dir.path().join("invalid.json");
         std::fs::write(&file, invalid).unwrap();
         assert_eq!(scan(&file, false, &[&log]).0, ExitCode::from(2), "{invalid}");
     }
     let canaries = canaries_file(dir.path());
     assert_eq!(scan(&canaries, false, &[&dir.path().join("nowhere")]).0, ExitCode::from(2));
+}
+
+/// Standard output closed early, as by `| head -1`.
+struct ClosedPipe;
+
+impl Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_does_not_change_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let canaries = canaries_file(dir.path());
+    let log = dir.path().join("worker.log");
+    std::fs::write(&log, format!("GET /v1?key={KEY}\n")).unwrap();
+    for json in [false, true] {
+        let args = ScanArgs { canaries: canaries.clone(), json, paths: vec![log.clone()] };
+        assert_eq!(run_with_output(args, &mut ClosedPipe).unwrap(), ExitCode::from(1));
+    }
 }
 
 #[test]

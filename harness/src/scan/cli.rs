@@ -4,7 +4,7 @@
 //! everything else is streamed, with line numbers.
 //!
 //! Exit status: 1 when anything is found, 0 when clean, 2 on bad usage (a missing or invalid
-//! canaries file, a path that does not exist).
+//! canaries file, a canary shorter than 8 characters, a path that does not exist).
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, Write};
@@ -16,6 +16,8 @@ use flate2::read::MultiGzDecoder;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
+
+use agency_core::redact::MIN_SECRET_LEN;
 
 use super::{Canary, Finding, Hit, Scanner};
 
@@ -55,19 +57,30 @@ pub fn run_with_output(args: ScanArgs, out: &mut dyn Write) -> anyhow::Result<Ex
     for path in &args.paths {
         scan_path(&scanner, path, &mut findings)?;
     }
-    if args.json {
-        serde_json::to_writer_pretty(&mut *out, &findings)?;
-        writeln!(out)?;
-    } else {
-        for finding in &findings {
-            writeln!(out, "{finding}")?;
-        }
+    match print(&findings, args.json, out) {
+        // A reader that stopped early (`| head`) does not change the verdict.
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => return Err(error.into()),
+        _ => {}
     }
     Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+fn print(findings: &[Finding], json: bool, out: &mut dyn Write) -> io::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, findings)?;
+        writeln!(out)
+    } else {
+        findings.iter().try_for_each(|finding| writeln!(out, "{finding}"))
+    }
+}
+
+/// A message on standard error; a closed one is no reason to fail the scan.
+fn warn(message: &str) {
+    let _ = writeln!(io::stderr(), "agency-harness scan: {message}");
+}
+
 fn bad_usage(message: &str) -> ExitCode {
-    eprintln!("agency-harness scan: {message}");
+    warn(message);
     ExitCode::from(2)
 }
 
@@ -79,10 +92,19 @@ fn load_canaries(path: &Path) -> anyhow::Result<Vec<Canary>> {
     ensure!(!members.is_empty(), "the canaries file lists no canaries");
     members
         .into_iter()
-        .map(|(binding, value)| match value {
-            Value::String(text) if !text.is_empty() => Ok(Canary::new(binding, text)),
-            Value::Number(number) => Ok(Canary::new(binding, number.to_string())),
-            _ => bail!("the canary for {binding} must be a non-empty string"),
+        .map(|(binding, value)| {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Number(number) => number.to_string(),
+                _ => bail!("the canary for {binding} must be a string"),
+            };
+            // A short value occurs by chance in any data: every match would be noise.
+            ensure!(
+                text.chars().count() >= MIN_SECRET_LEN,
+                "the canary for {binding} has {} characters; a canary needs at least {MIN_SECRET_LEN}",
+                text.chars().count()
+            );
+            Ok(Canary::new(binding, text))
         })
         .collect()
 }
@@ -130,7 +152,7 @@ fn scan_file(scanner: &Scanner, path: &Path, shown: &str, findings: &mut Vec<Fin
                 return Ok(());
             }
             // Not gzip after all, or cut short: the decoding pass inflates what it can.
-            Err(error) => eprintln!("agency-harness scan: {shown}: not a complete gzip stream ({error}); scanning its bytes"),
+            Err(error) => warn(&format!("{shown}: not a complete gzip stream ({error}); scanning its bytes")),
         }
         file.rewind()?;
     }
