@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -103,6 +103,25 @@ struct StoredTask {
     fixture: TaskFixture,
     /// Fields a `POST /tasks` set beyond the fixture's (notes, html_notes, due_on, created_at).
     extra: Map<String, Value>,
+    /// The task as `GET /tasks/{gid}` answers it, rendered on first use: a stored task never
+    /// changes, and rendering it (gids hashed, a 1 KB JSON tree) is most of that answer's cost.
+    rendered: OnceLock<RenderedTask>,
+}
+
+struct RenderedTask {
+    full: Value,
+    /// `{"data": full}`, serialized.
+    answer: Vec<u8>,
+}
+
+impl StoredTask {
+    fn new(fixture: TaskFixture, extra: Map<String, Value>) -> Self {
+        StoredTask {
+            fixture,
+            extra,
+            rendered: OnceLock::new(),
+        }
+    }
 }
 
 struct Attachment {
@@ -223,9 +242,8 @@ impl Provider for Asana {
             LIST_TASKS => self.list_tasks(request),
             CREATE_TASK => self.create_task(request),
             GET_TASK => {
-                let gid = params.get("task_gid");
-                let task = self.task_full(gid)?;
-                Ok(Reply::ok(json!({ "data": task })))
+                let answer = self.rendered(params.get("task_gid"), |task| task.answer.clone())?;
+                Ok(Reply::serialized(200, answer))
             }
             CREATE_STORY => self.create_story(params.get("task_gid"), request),
             LIST_STORIES => self.list_stories(params.get("task_gid"), request),
@@ -248,15 +266,7 @@ impl Asana {
         let tasks = config
             .tasks_by_gid()?
             .into_iter()
-            .map(|(gid, fixture)| {
-                (
-                    gid,
-                    StoredTask {
-                        fixture,
-                        extra: Map::new(),
-                    },
-                )
-            })
+            .map(|(gid, fixture)| (gid, StoredTask::new(fixture, Map::new())))
             .collect();
         Ok(Asana {
             base_url,
@@ -290,13 +300,27 @@ impl Asana {
     }
 
     fn task_full(&self, gid: &str) -> Result<Value, ProviderError> {
+        self.rendered(gid, |task| task.full.clone())
+    }
+
+    /// `read` of the task's rendering (made on first use).
+    fn rendered<T>(
+        &self,
+        gid: &str,
+        read: impl FnOnce(&RenderedTask) -> T,
+    ) -> Result<T, ProviderError> {
         let tasks = crate::lock(&self.tasks);
         let stored = tasks.get(gid).ok_or_else(|| unknown_object(gid))?;
-        let mut task = self.task_json(&stored.fixture);
-        for (key, value) in &stored.extra {
-            task[key] = value.clone();
-        }
-        Ok(task)
+        let rendered = stored.rendered.get_or_init(|| {
+            let mut full = self.task_json(&stored.fixture);
+            for (key, value) in &stored.extra {
+                full[key] = value.clone();
+            }
+            let answer = serde_json::to_vec(&json!({ "data": full }))
+                .expect("a JSON value always serializes");
+            RenderedTask { full, answer }
+        });
+        Ok(read(rendered))
     }
 
     /// The projects a task is in (for events visible on them).
@@ -607,7 +631,7 @@ impl Asana {
             tags: Vec::new(),
             custom_fields: BTreeMap::new(),
         };
-        crate::lock(&self.tasks).insert(gid.clone(), StoredTask { fixture, extra });
+        crate::lock(&self.tasks).insert(gid.clone(), StoredTask::new(fixture, extra));
         let task = self.task_full(&gid)?;
         for project in &projects {
             self.record_event(

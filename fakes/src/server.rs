@@ -174,6 +174,11 @@ impl Reply {
         }
     }
 
+    /// A JSON answer already serialized (a cached rendering).
+    pub fn serialized(status: u16, json: Vec<u8>) -> Self {
+        Reply::raw(status, "application/json", json)
+    }
+
     /// A non-JSON answer: `bytes` sent as `content_type`.
     pub fn raw(status: u16, content_type: &'static str, bytes: Vec<u8>) -> Self {
         Reply {
