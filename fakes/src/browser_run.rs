@@ -15,6 +15,10 @@
 //! failure. A wrong or missing token is HTTP 403 with code 10000
 //! "Authentication error" (§6b, verified).
 
+use std::io::Write;
+
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
 use serde_json::{json, Value};
 use wiremock::Request;
 
@@ -206,23 +210,16 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A valid PNG: 8-bit RGB, one colour, zlib stream of stored (uncompressed) deflate blocks.
+/// A valid PNG: 8-bit RGB, one colour.
 fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
     // Each row: filter type 0 (None), then the pixels.
     let row: Vec<u8> = std::iter::once(0)
         .chain(rgb.iter().copied().cycle().take(3 * width as usize))
         .collect();
-    let raw: Vec<u8> = row.repeat(height as usize);
-    let mut zlib = vec![0x78, 0x01];
-    let mut blocks = raw.chunks(65_535).peekable();
-    while let Some(block) = blocks.next() {
-        zlib.push(u8::from(blocks.peek().is_none()));
-        let length = u16::try_from(block.len()).expect("blocks are at most 65535 bytes");
-        zlib.extend_from_slice(&length.to_le_bytes());
-        zlib.extend_from_slice(&(!length).to_le_bytes());
-        zlib.extend_from_slice(block);
-    }
-    zlib.extend_from_slice(&adler32(&raw).to_be_bytes());
+    let mut zlib = ZlibEncoder::new(Vec::new(), Compression::default());
+    zlib.write_all(&row.repeat(height as usize))
+        .expect("writing to a Vec never fails");
+    let zlib = zlib.finish().expect("writing to a Vec never fails");
 
     let mut header = Vec::new();
     header.extend_from_slice(&width.to_be_bytes());
@@ -242,31 +239,7 @@ fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
         let mut chunk = kind.to_vec();
         chunk.extend_from_slice(data);
         png.extend_from_slice(&chunk);
-        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        png.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
     }
     png
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn adler32(bytes: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in bytes {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    (b << 16) | a
 }
