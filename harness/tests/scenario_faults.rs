@@ -4,9 +4,8 @@
 //! `retry_after`; each endpoint then answers 503, then its provider's throttle, each in that
 //! provider's own error shape, then serves normally; the journal records all three.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agency_fakes::{
@@ -307,20 +306,17 @@ const KNOB_FAKE: &str = "harvest";
 const KNOB_ENDPOINT: &str = "get_me";
 const KNOB_DELAY: Duration = Duration::from_millis(150);
 
-/// The credentials the fakes accept: every seeded canary by binding name, and each token a fake
-/// mints, by its label, from the moment it is minted.
-#[derive(Clone, Default)]
-struct Credentials(Arc<Mutex<BTreeMap<String, String>>>);
+/// The credentials the fakes accept: the run's canaries (seeded by binding name, minted tokens
+/// by label, registered the moment they are minted), the latest of a label first.
+struct Credentials(CanaryRegistry);
 
 impl Credentials {
-    fn insert(&self, label: &str, value: &str) {
-        self.0.lock().unwrap().insert(label.to_owned(), value.to_owned());
-    }
-
     fn get(&self, label: &str) -> anyhow::Result<String> {
-        self.0.lock().unwrap().get(label).cloned().with_context(|| {
+        let canaries = self.0.all();
+        let canary = canaries.iter().rev().find(|canary| canary.binding() == label).with_context(|| {
             format!("no credential {label}: a minted token exists only once an earlier row's token request is served")
-        })
+        })?;
+        Ok(canary.expose_value().to_owned())
     }
 }
 
@@ -369,13 +365,11 @@ async fn a_fault_from_a_scenario_file_takes_effect_on_every_fake() {
     let scenario = scenario::load(&path).unwrap_or_else(|error| panic!("the scenario loads: {error}"));
 
     // As the runner does: a fresh canary in every binding, the scenario's world, minted tokens noted.
-    let seeded = CanaryRegistry::default().seed_all();
-    let credentials = Credentials::default();
-    for (binding, value) in &seeded {
-        credentials.insert(binding.name(), value);
-    }
-    let minted = credentials.clone();
-    let config = runner::fakes_config(&scenario, &seeded).on_mint(move |label, value| minted.insert(label, value));
+    let registry = CanaryRegistry::default();
+    let seeded = registry.seed_all();
+    let minted = registry.clone();
+    let config = runner::fakes_config(&scenario, &seeded).on_mint(move |label, value| minted.register(label, value));
+    let credentials = Credentials(registry);
     let fakes = Fakes::start(config).await.unwrap_or_else(|error| panic!("the fakes start: {error}"));
     // Harvest rejects a request without a User-Agent; a real client sends one everywhere.
     let client = reqwest::Client::builder().user_agent("AgencyOS (ops@agency.example)").build().unwrap();

@@ -14,7 +14,7 @@
 //!
 //! Runs are found 64 bytes at a time, by bitmasks of which bytes are in an alphabet.
 
-use super::{is_text, pieces, Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
+use super::{is_printable, is_text, pieces, Decoded, Fresh, OffsetMap, RunContext, Step, MAX_DECODED};
 
 const INVALID: u8 = 0xFF;
 
@@ -387,10 +387,6 @@ fn has_printable_stretch(characters: &[u8], wanted: usize) -> bool {
         probe = last + 1 + needed;
     }
     false
-}
-
-fn is_printable(byte: u8) -> bool {
-    (0x20..0x7f).contains(&byte)
 }
 
 fn fold_bytes(run: &[u8]) -> usize {

@@ -161,8 +161,13 @@ fn looks_like_text(bytes: &[u8]) -> bool {
     is_text(&bytes[bytes.len().min(6)..bytes.len().min(70)])
 }
 
+/// Printable ASCII: what a raw canary's stretches inside binary data are measured in.
+fn is_printable(byte: u8) -> bool {
+    (0x20..0x7f).contains(&byte)
+}
+
 fn longest_printable_stretch(value: &[u8]) -> usize {
-    value.split(|b| !(0x20..0x7f).contains(b)).map(<[u8]>::len).max().unwrap_or(0)
+    value.split(|&b| !is_printable(b)).map(<[u8]>::len).max().unwrap_or(0)
 }
 
 fn is_compressed_stream(bytes: &[u8]) -> bool {
